@@ -1,0 +1,45 @@
+# 电力营销智能客服 — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv/bin
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup train run test bench eval-nlu lint freeze clean
+
+## setup: create .venv (Python 3.10) and install pinned dependencies; fast when nothing changed
+setup:
+	@./scripts/setup.sh
+
+## train: train the Rasa model if config/domain/data changed (cached in ~/.cache/powerbot)
+train: setup
+	@$(VENV)/python scripts/train.py >/dev/null
+
+## run: everything on embedded defaults (SQLite, in-memory stores); Ctrl-C stops
+run: train
+	@$(VENV)/bot run
+
+## test: the whole suite (SQLite and PostgreSQL, Redis, fakes of WeChat and Twilio, browser)
+test: train
+	@$(VENV)/ruff check bot actions tests scripts
+	@$(VENV)/pytest -q
+
+## bench: speed and quality numbers, written to reports/bench.md
+bench: train
+	@$(VENV)/python scripts/bench.py
+
+## eval-nlu: validate data, evaluate on the held-out split, 5-fold cross-validation -> reports/nlu.md
+eval-nlu: train
+	@$(VENV)/python scripts/eval_nlu.py --cross-validation
+
+## lint: static checks
+lint: setup
+	@$(VENV)/ruff check bot actions tests scripts
+
+## freeze: regenerate constraints.txt from the current venv
+freeze:
+	@{ echo "# Full pin set of a working venv (pip freeze). Regenerate with: make freeze"; $(VENV)/pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf models var/demo .pytest_cache reports/tmp

@@ -1,0 +1,182 @@
+"""The ``bot`` command: operator tasks on the back-end records.
+
+    bot migrate                      create / upgrade the database schema (Alembic)
+    bot import DIR                   load accounts.csv, bills.csv, planned_outages.csv from DIR
+    bot seed-demo [--if-empty]       write the demo CSV set under var/demo and import it
+    bot staff add NAME --role ROLE   create a staff user (prints a generated password)
+    bot staff list                   list staff users
+    bot staff demo                   one demo user per role (embedded demo), passwords in var/demo-staff.txt
+    bot run                          the whole bot on embedded defaults (what `make run` calls)
+
+Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import List, Sequence
+
+from sqlalchemy import func, select
+
+from bot.config import get_settings
+from bot.db import migrate, session_scope
+
+
+def _print(*lines: str) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    migrate()
+    _print("database schema is up to date")
+    return 0
+
+
+def _report(results: Sequence) -> int:
+    failed = 0
+    for r in results:
+        if r.ok:
+            _print(f"{r.file}: {r.rows} rows ({r.inserted} new, {r.updated} updated)")
+        else:
+            failed += 1
+            _print(f"{r.file}: NOT loaded ({len(r.errors)} problems, nothing from this file was written)")
+            for e in r.errors:
+                _print(f"  {e}")
+    return 1 if failed else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.domain.importer import import_dir
+
+    try:
+        results = import_dir(Path(args.dir), session_scope, actor="cli:import")
+    except FileNotFoundError as exc:
+        _print(str(exc))
+        return 1
+    return _report(results)
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from bot.domain.demo import generate
+    from bot.domain.importer import import_dir
+    from bot.domain.models import Account
+
+    if args.if_empty:
+        with session_scope() as s:
+            if s.scalar(select(func.count()).select_from(Account)):
+                _print("demo data: already present")
+                return 0
+    out = Path(args.out) if args.out else get_settings().var_dir / "demo"
+    counts = generate(out, n_accounts=args.accounts, seed=args.seed)
+    _print(f"demo data written to {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return _report(import_dir(out, session_scope, actor="cli:seed-demo"))
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from bot.domain import staff
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.ask_password:
+        password = getpass.getpass("password: ")
+    try:
+        with session_scope() as s:
+            user, password = staff.add(s, args.name, args.role, password, args.display_name, actor="cli:staff")
+    except staff.StaffError as exc:
+        _print(f"refused: {exc}")
+        return 1
+    _print(f"staff user {user.username} ({user.role}) created")
+    if not (args.password_stdin or args.ask_password):
+        _print(f"password: {password}")
+    return 0
+
+
+def cmd_staff_list(_args: argparse.Namespace) -> int:
+    from bot.domain import staff
+
+    with session_scope() as s:
+        for u in staff.all_users(s):
+            _print(f"{u.username:20} {u.role:10} {'active' if u.active else 'disabled'}")
+    return 0
+
+
+DEMO_STAFF = (("demo_agent", "agent", "演示坐席"), ("demo_supervisor", "supervisor", "演示班长"),
+              ("demo_admin", "admin", "演示管理员"))
+
+
+def cmd_staff_demo(_args: argparse.Namespace) -> int:
+    """One staff user per role for the embedded demo; passwords printed and kept in var/demo-staff.txt."""
+    from bot.domain import staff
+
+    path = get_settings().var_dir / "demo-staff.txt"
+    created = []
+    with session_scope() as s:
+        for username, role, display in DEMO_STAFF:
+            if staff.get(s, username) is None:
+                _user, password = staff.add(s, username, role, display_name=display, actor="cli:staff-demo")
+                created.append(f"{username}\t{role}\t{password}")
+    if created:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in created))
+        os.chmod(path, 0o600)
+    if path.exists():
+        _print("demo staff (username, role, password):", *("  " + line for line in path.read_text().splitlines()))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import run
+
+    return run(rasa_port=args.port, actions_port=args.actions_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot", description="电力营销智能客服 — operator commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("import", help="import the marketing system's CSV exports from DIR")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("seed-demo", help="generate and import the demo data set")
+    p.add_argument("--accounts", type=int, default=300)
+    p.add_argument("--seed", type=int, default=20261127)
+    p.add_argument("--out", help="directory for the CSV files (default var/demo)")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when accounts exist already")
+    p.set_defaults(func=cmd_seed_demo)
+
+    staff = sub.add_parser("staff", help="staff users").add_subparsers(dest="staff_command", required=True)
+    p = staff.add_parser("add", help="create a staff user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
+    p.add_argument("--display-name")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    group.add_argument("--ask-password", action="store_true", help="prompt for the password")
+    p.set_defaults(func=cmd_staff_add)
+    staff.add_parser("list", help="list staff users").set_defaults(func=cmd_staff_list)
+    staff.add_parser("demo", help="create the demo staff users (embedded demo)").set_defaults(func=cmd_staff_demo)
+
+    p = sub.add_parser("run", help="run the whole bot on embedded defaults")
+    p.add_argument("--port", type=int, default=5005)
+    p.add_argument("--actions-port", type=int, default=5055)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: List[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Settings from the environment — the one place configuration is read.
+
+Every variable is documented in README.md ("Configuration"). Nothing else in the
+package reads ``os.environ``; code receives a :class:`Settings` (usually through
+:func:`get_settings`). Tests build their own ``Settings`` with :func:`load_settings`
+and an explicit mapping, so they never depend on the developer's shell.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+#: The repository root (``bot/`` lives directly under it).
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Local time of the utility; every date a customer sees is in it.
+LOCAL_TZ = "Asia/Shanghai"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration of one process."""
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'powerbot.db'}"
+    redis_url: str | None = None
+    var_dir: Path = ROOT / "var"
+    pii_key: str | None = None
+    service_rules_file: Path = ROOT / "service_rules.yml"
+    public_base_url: str | None = None
+
+    wechat_token: str | None = None
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_reply_budget_s: float = 4.0
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    tracker_store: str = "memory"  # memory | sql (Rasa conversation trackers)
+    simulator_enabled: bool = False
+    rest_channel_enabled: bool = False
+    console_hours: str = "08:00-20:00"
+    console_cookie_secure: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def wechat_api_configured(self) -> bool:
+        return bool(self.wechat_appid and self.wechat_secret)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` in production)."""
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value if value not in (None, "") else None
+
+    defaults = Settings()
+    var_dir = Path(get("POWERBOT_VAR_DIR") or defaults.var_dir)
+    database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'powerbot.db'}"
+    return Settings(
+        database_url=database_url,
+        redis_url=get("REDIS_URL"),
+        var_dir=var_dir,
+        pii_key=get("PII_KEY"),
+        service_rules_file=Path(get("SERVICE_RULES_FILE") or defaults.service_rules_file),
+        public_base_url=(get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        wechat_token=get("WECHAT_TOKEN"),
+        wechat_appid=get("WECHAT_APPID"),
+        wechat_secret=get("WECHAT_SECRET"),
+        wechat_aes_key=get("WECHAT_AES_KEY"),
+        wechat_api_base_url=(get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url).rstrip("/"),
+        wechat_reply_budget_s=float(get("WECHAT_REPLY_BUDGET_S") or defaults.wechat_reply_budget_s),
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        twilio_from_number=get("TWILIO_FROM_NUMBER"),
+        twilio_api_base_url=(get("TWILIO_API_BASE_URL") or defaults.twilio_api_base_url).rstrip("/"),
+        tracker_store=(get("TRACKER_STORE") or ("memory" if database_url.startswith("sqlite") else "sql")).lower(),
+        simulator_enabled=_flag(get("SIMULATOR_ENABLED"), False),
+        rest_channel_enabled=_flag(get("REST_CHANNEL_ENABLED"), False),
+        console_hours=get("CONSOLE_HOURS") or defaults.console_hours,
+        console_cookie_secure=_flag(get("CONSOLE_COOKIE_SECURE"), True),
+        log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from ``os.environ``."""
+    return load_settings(os.environ)

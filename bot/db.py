@@ -1,0 +1,104 @@
+"""Database engine and sessions: one engine per process, one short session per unit of work.
+
+Callers never share a session across requests: they write ``with session_scope() as s:`` around one
+unit of work, which commits on success and rolls back on any exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from pathlib import Path
+from typing import Dict, Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+from bot.config import ROOT, get_settings
+
+Base = declarative_base()
+
+# SQLite stores NUMERIC as REAL; SQLAlchemy converts back to Decimal at the column's scale (2), which
+# is exact for money in 元 and kWh with two decimals. The embedded default accepts that.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+
+_lock = threading.Lock()
+_engines: Dict[str, Engine] = {}
+_factories: Dict[str, sessionmaker] = {}
+
+MIGRATIONS_DIR = ROOT / "bot" / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets the Rasa server, the action server and the CLI use one file concurrently.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: ``DATABASE_URL``)."""
+    url = url or get_settings().database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                path = url.split("///", 1)[-1]
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(
+                    url, future=True, connect_args={"check_same_thread": False, "timeout": 10}
+                )
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            _engines[url] = engine
+            _factories[url] = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+        return engine
+
+
+@contextlib.contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close."""
+    get_engine(url)
+    factory = _factories[url or get_settings().database_url]
+    session: Session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forked workers)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _factories.clear()
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    """An Alembic configuration for ``url`` without needing alembic.ini on the path."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision`` (creating the database file if needed)."""
+    from alembic import command
+
+    get_engine(url)  # creates the SQLite directory
+    command.upgrade(alembic_config(url), revision)

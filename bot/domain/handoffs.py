@@ -1,0 +1,178 @@
+"""Handing a conversation to a call-center agent: the queue, ownership, hand-back and close.
+
+Ownership changes are single conditional UPDATEs, so two agents racing for one conversation cannot
+both win, in SQLite or PostgreSQL, whichever process they are served by.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import List, Tuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import to_local, utcnow
+from bot.domain import audit
+from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
+
+REASONS = ("asked", "misunderstood", "complaint")
+OPEN = ("waiting", "active")
+
+
+class HandoffError(Exception):
+    """A console action refused; ``reason`` is stable (``not_found``, ``taken``, ``not_owner``, ``closed``)."""
+
+    def __init__(self, reason: str, owner: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.owner = owner
+
+
+def parse_hours(spec: str) -> Tuple[time, time]:
+    """'08:00-20:00' → (08:00, 20:00)."""
+    start, _, end = spec.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+def staffed(hours: str, now: datetime | None = None) -> bool:
+    """Are agents on duty now (local time)? ``hours`` is CONSOLE_HOURS, e.g. '08:00-20:00'."""
+    start, end = parse_hours(hours)
+    t = to_local(now or utcnow()).time()
+    return start <= t < end if start <= end else (t >= start or t < end)
+
+
+def open_for(s: Session, sender_id: str) -> Handoff | None:
+    return s.scalar(select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(OPEN)))
+
+
+def request(
+    s: Session,
+    sender_id: str,
+    channel: str,
+    reason: str,
+    contact: Contact | None = None,
+    last_intent: str | None = None,
+    now: datetime | None = None,
+) -> Handoff:
+    """Put the conversation in the queue (or return its open handoff)."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    existing = open_for(s, sender_id)
+    if existing is not None:
+        return existing
+    handoff = Handoff(sender_id=sender_id, channel=channel, reason=reason, contact_id=contact.id if contact else None,
+                      last_intent=last_intent, requested_at=now or utcnow(), status="waiting")
+    try:
+        with s.begin_nested():
+            s.add(handoff)
+    except IntegrityError:
+        found = open_for(s, sender_id)
+        assert found is not None
+        return found
+    audit.record(s, f"customer:{sender_id}", "handoff.request", "conversation", sender_id, now=now, reason=reason)
+    return handoff
+
+
+def queue(s: Session) -> List[Handoff]:
+    """Waiting conversations, longest-waiting first."""
+    return list(s.scalars(select(Handoff).where(Handoff.status == "waiting").order_by(Handoff.requested_at, Handoff.id)))
+
+
+def active(s: Session, owner: StaffUser | None = None) -> List[Handoff]:
+    q = select(Handoff).where(Handoff.status == "active")
+    if owner is not None:
+        q = q.where(Handoff.owner_id == owner.id)
+    return list(s.scalars(q.order_by(Handoff.taken_at)))
+
+
+def position(s: Session, handoff: Handoff) -> int:
+    """1-based place in the queue."""
+    ahead = s.scalar(
+        select(func.count())
+        .select_from(Handoff)
+        .where(Handoff.status == "waiting", Handoff.requested_at <= handoff.requested_at, Handoff.id < handoff.id)
+    )
+    return int(ahead or 0) + 1
+
+
+def take(s: Session, handoff_id: int, staff: StaffUser, force: bool = False, now: datetime | None = None) -> Handoff:
+    """Make ``staff`` the owner. A waiting conversation goes to the first taker; ``force`` (supervisors)
+    takes one another agent owns."""
+    now = now or utcnow()
+    cond = Handoff.status == "waiting"
+    if force:
+        cond = Handoff.status.in_(OPEN)
+    result = s.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, cond)
+        .values(status="active", owner_id=staff.id, taken_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    handoff = s.get(Handoff, handoff_id)
+    if handoff is not None:
+        s.refresh(handoff)
+    if not result.rowcount:
+        if handoff is None:
+            raise HandoffError("not_found")
+        if handoff.status == "closed":
+            raise HandoffError("closed")
+        raise HandoffError("taken", owner=handoff.owner.display_name if handoff.owner else None)
+    assert handoff is not None
+    audit.record(s, f"staff:{staff.username}", "conversation.take", "conversation", handoff.sender_id, now=now,
+                 forced=force)
+    return handoff
+
+
+def owned(s: Session, handoff_id: int, staff: StaffUser) -> Handoff:
+    """The handoff if ``staff`` owns it (and it is active)."""
+    handoff = s.get(Handoff, handoff_id)
+    if handoff is None:
+        raise HandoffError("not_found")
+    if handoff.status != "active":
+        raise HandoffError("closed")
+    if handoff.owner_id != staff.id:
+        raise HandoffError("not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    return handoff
+
+
+def finish(s: Session, handoff_id: int, staff: StaffUser, kind: str, now: datetime | None = None) -> Handoff:
+    """Hand back to the bot (``handback``) or end the conversation asking for a rating (``close``)."""
+    if kind not in ("handback", "close"):
+        raise ValueError(kind)
+    now = now or utcnow()
+    handoff = owned(s, handoff_id, staff)
+    result = s.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == "active", Handoff.owner_id == staff.id)
+        .values(status="closed", closed_at=now, close_kind=kind, rating_requested=kind == "close")
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        raise HandoffError("not_owner")
+    s.refresh(handoff)
+    audit.record(s, f"staff:{staff.username}", f"conversation.{kind}", "conversation", handoff.sender_id, now=now)
+    return handoff
+
+
+def awaiting_rating(s: Session, sender_id: str) -> Handoff | None:
+    """The latest closed handoff of this conversation that still waits for the customer's rating."""
+    return s.scalar(
+        select(Handoff)
+        .where(Handoff.sender_id == sender_id, Handoff.status == "closed", Handoff.rating_requested.is_(True))
+        .order_by(Handoff.closed_at.desc())
+        .limit(1)
+    )
+
+
+def rate(s: Session, handoff: Handoff, score: int, now: datetime | None = None) -> SatisfactionRating:
+    """Record the customer's 1–5 rating against the agent who owned the conversation."""
+    if not 1 <= score <= 5:
+        raise ValueError("score must be 1..5")
+    handoff.rating_requested = False
+    rating = SatisfactionRating(contact_id=handoff.contact_id, sender_id=handoff.sender_id, score=score,
+                                handoff_id=handoff.id, staff_id=handoff.owner_id, created_at=now or utcnow())
+    s.add(rating)
+    s.flush()
+    return rating

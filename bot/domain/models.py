@@ -1,0 +1,407 @@
+"""The utility's records as SQLAlchemy tables.
+
+Conventions: datetimes are naive UTC (see bot.clock); money is ``Numeric(12, 2)`` in 元; kWh are
+``Numeric(12, 2)``; personal data (names, phones) is :class:`~bot.domain.pii.EncryptedText` with a
+keyed hash column beside it for lookups. Schema changes go through an Alembic migration in
+``bot/migrations/versions`` (a test checks models and migrations agree).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import relationship
+
+from bot.clock import utcnow
+from bot.db import Base
+from bot.domain.pii import EncryptedText
+
+# Enumerations are plain strings checked by the services (portable across SQLite and PostgreSQL).
+AREA_TYPES = ("urban", "rural", "remote")
+CATEGORIES = ("residential", "commercial", "agricultural")
+TARIFFS = ("tiered", "tou")
+TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback")
+TICKET_STATUSES = ("open", "dispatched", "on_site", "resolved", "closed", "cancelled")
+OPEN_TICKET_STATUSES = ("open", "dispatched", "on_site")
+CHANNELS = ("wechat", "sms", "console", "rest")
+STAFF_ROLES = ("agent", "supervisor", "admin")
+
+
+class Account(Base):
+    """A power account (户号) from the marketing system."""
+
+    __tablename__ = "accounts"
+
+    id = Column(Integer, primary_key=True)
+    account_no = Column(String(13), nullable=False, unique=True)
+    name = Column(EncryptedText, nullable=False)
+    phone = Column(EncryptedText, nullable=True)
+    phone_hash = Column(String(64), nullable=True, index=True)
+    address = Column(String(200), nullable=False)
+    township = Column(String(40), nullable=False, index=True)
+    village = Column(String(40), nullable=True, index=True)  # derived from the address on import
+    area_type = Column(String(10), nullable=False)
+    category = Column(String(20), nullable=False)
+    tariff = Column(String(10), nullable=False)
+    prepaid = Column(Boolean, nullable=False, default=False)
+    balance = Column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    bind_locked_until = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    bills = relationship("Bill", back_populates="account", order_by="Bill.period")
+
+
+class Bill(Base):
+    """One monthly bill of one account."""
+
+    __tablename__ = "bills"
+    __table_args__ = (UniqueConstraint("account_id", "period", name="uq_bills_account_period"),)
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    period = Column(String(7), nullable=False)  # YYYY-MM
+    kwh = Column(Numeric(12, 2), nullable=False)
+    kwh_peak = Column(Numeric(12, 2), nullable=True)
+    kwh_valley = Column(Numeric(12, 2), nullable=True)
+    amount = Column(Numeric(12, 2), nullable=False)
+    due_date = Column(Date, nullable=False)
+    paid_at = Column(DateTime, nullable=True)
+
+    account = relationship("Account", back_populates="bills")
+
+
+class PlannedOutage(Base):
+    """A scheduled maintenance outage (from the marketing system's export)."""
+
+    __tablename__ = "planned_outages"
+
+    id = Column(Integer, primary_key=True)
+    outage_id = Column(String(40), nullable=False, unique=True)
+    township = Column(String(40), nullable=False, index=True)
+    villages = Column(Text, nullable=False, default="")  # ';'-separated, empty = whole township
+    start = Column(DateTime, nullable=False)
+    end = Column(DateTime, nullable=False)
+    reason = Column(Text, nullable=False, default="")
+
+    @property
+    def village_list(self) -> list:
+        return [v for v in (self.villages or "").split(";") if v]
+
+
+class Contact(Base):
+    """A customer as a channel sees them: a WeChat openid or an SMS phone number."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "external_hash", name="uq_contacts_channel_external"),)
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(10), nullable=False)
+    # the Rasa sender id: "wechat:<openid>" / "sms:<hash prefix>" — never a phone in clear
+    sender_id = Column(String(80), nullable=False, unique=True)
+    external_hash = Column(String(64), nullable=False)
+    external_id = Column(EncryptedText, nullable=False)  # openid, or the phone number
+    active = Column(Boolean, nullable=False, default=True)  # unsubscribed / opted out => False
+    subscribe_scene = Column(String(64), nullable=True)
+    last_inbound_at = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Binding(Base):
+    """A verified link between a contact and an account."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (Index("ix_bindings_contact_active", "contact_id", "unbound_at"),)
+
+    id = Column(Integer, primary_key=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    method = Column(String(20), nullable=False)  # sms_code | phone_match
+    verified_at = Column(DateTime, nullable=False, default=utcnow)
+    unbound_at = Column(DateTime, nullable=True)
+
+    account = relationship("Account")
+    contact = relationship("Contact")
+
+
+class VerificationCode(Base):
+    """A one-time code sent to an account's registered phone to prove ownership."""
+
+    __tablename__ = "verification_codes"
+
+    id = Column(Integer, primary_key=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    consumed_at = Column(DateTime, nullable=True)
+
+
+class Ticket(Base):
+    """A work order: repair, hazard, complaint, meter, business application or call-back."""
+
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    ticket_no = Column(String(20), nullable=False, unique=True)
+    type = Column(String(12), nullable=False, index=True)
+    subtype = Column(String(30), nullable=True)
+    priority = Column(String(10), nullable=False, default="normal")
+    status = Column(String(12), nullable=False, default="open", index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True)
+    channel = Column(String(10), nullable=False)
+    township = Column(String(40), nullable=True, index=True)
+    village = Column(String(40), nullable=True)
+    area_type = Column(String(10), nullable=True)
+    address = Column(String(200), nullable=True)
+    description = Column(Text, nullable=False, default="")
+    callback_phone = Column(EncryptedText, nullable=True)
+    sla_deadline = Column(DateTime, nullable=True)
+    expected_restore_at = Column(DateTime, nullable=True)
+    # the inbound message that created it: a retried message finds its ticket instead of a new one
+    source_key = Column(String(128), nullable=True, unique=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    account = relationship("Account")
+    events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
+    attachments = relationship("TicketAttachment", back_populates="ticket", order_by="TicketAttachment.id")
+
+
+class TicketEvent(Base):
+    """Status history of a ticket (append-only in practice)."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    status = Column(String(12), nullable=False)
+    note = Column(Text, nullable=False, default="")
+    actor = Column(String(80), nullable=False, default="system")
+
+    ticket = relationship("Ticket", back_populates="events")
+
+
+class TicketAttachment(Base):
+    """A photo or location sent for a ticket."""
+
+    __tablename__ = "ticket_attachments"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)  # image | location
+    ref = Column(Text, nullable=False)  # media URL / media id / "lat,lng label"
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="attachments")
+
+
+class TicketFollower(Base):
+    """A customer attached to an existing ticket instead of opening a duplicate."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "contact_id", name="uq_ticket_followers"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    contact_id = Column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class TicketCounter(Base):
+    """Per-day sequence for ticket numbers (GD + yyyymmdd + 4 digits)."""
+
+    __tablename__ = "ticket_counters"
+
+    day = Column(String(8), primary_key=True)
+    last = Column(Integer, nullable=False, default=0)
+
+
+class StaffUser(Base):
+    """A call-center agent, supervisor or administrator."""
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(40), nullable=False, unique=True)
+    display_name = Column(String(80), nullable=False)
+    role = Column(String(12), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only audit log: who did what to which record, when (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(80), nullable=False)  # "staff:<username>", "customer:<sender_id>", "system"
+    action = Column(String(40), nullable=False, index=True)
+    target_type = Column(String(30), nullable=False, default="")
+    target_id = Column(String(64), nullable=False, default="")
+    outcome = Column(String(10), nullable=False, default="ok")  # ok | denied | error
+    detail = Column(JSON, nullable=False, default=dict)
+
+
+class OutboundMessage(Base):
+    """Every message we send outside a passive reply: SMS, WeChat customer-service, demo outbox."""
+
+    __tablename__ = "outbound_messages"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(10), nullable=False)  # sms | wechat | demo_sms
+    purpose = Column(String(20), nullable=False)  # otp | reply | fallback | agent | notice
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True)
+    recipient = Column(EncryptedText, nullable=False)  # phone or openid
+    recipient_hash = Column(String(64), nullable=False, index=True)
+    body = Column(EncryptedText, nullable=False)
+    segments = Column(Integer, nullable=False, default=1)
+    status = Column(String(12), nullable=False, default="queued")
+    provider_id = Column(String(64), nullable=True, unique=True)  # Twilio MessageSid
+    attempts = Column(Integer, nullable=False, default=0)
+    error = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class SatisfactionRating(Base):
+    """A customer's 1–5 rating after a ticket or an agent conversation."""
+
+    __tablename__ = "satisfaction_ratings"
+
+    id = Column(Integer, primary_key=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True)
+    sender_id = Column(String(80), nullable=False, index=True)
+    score = Column(Integer, nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=True)
+    handoff_id = Column(Integer, nullable=True)
+    staff_id = Column(Integer, ForeignKey("staff_users.id"), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+
+
+# ---------------------------------------------------------------- conversations and staff sessions
+
+
+class Handoff(Base):
+    """A conversation waiting for, or owned by, a call-center agent."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        # one open handoff per conversation
+        Index(
+            "uq_handoffs_open_sender",
+            "sender_id",
+            unique=True,
+            sqlite_where=text("status IN ('waiting', 'active')"),
+            postgresql_where=text("status IN ('waiting', 'active')"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(80), nullable=False, index=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True)
+    channel = Column(String(10), nullable=False)
+    status = Column(String(10), nullable=False, default="waiting", index=True)  # waiting | active | closed
+    reason = Column(String(20), nullable=False)  # asked | misunderstood | complaint
+    last_intent = Column(String(60), nullable=True)
+    requested_at = Column(DateTime, nullable=False, default=utcnow)
+    owner_id = Column(Integer, ForeignKey("staff_users.id"), nullable=True)
+    taken_at = Column(DateTime, nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    close_kind = Column(String(10), nullable=True)  # handback | closed
+    rating_requested = Column(Boolean, nullable=False, default=False)
+
+    owner = relationship("StaffUser")
+    contact = relationship("Contact")
+
+
+class TranscriptEntry(Base):
+    """One message of a conversation, as the customer saw it (customer, bot, agent or system)."""
+
+    __tablename__ = "transcript"
+    __table_args__ = (Index("ix_transcript_sender_id_id", "sender_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(80), nullable=False)
+    channel = Column(String(10), nullable=False)
+    direction = Column(String(3), nullable=False)  # in | out
+    author = Column(String(60), nullable=False)  # customer | bot | agent:<username> | system
+    text = Column(EncryptedText, nullable=False)
+    intent = Column(String(60), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class StaffSession(Base):
+    """A signed-in console session (the cookie holds the token; only its hash is stored)."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(String(64), primary_key=True)  # sha256 of the session token
+    staff_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    ip = Column(String(64), nullable=True)
+
+    staff = relationship("StaffUser")
+
+
+class OutboundStatusEvent(Base):
+    """A delivery status reported for an outbound message (e.g. a signed Twilio status callback)."""
+
+    __tablename__ = "outbound_status_events"
+
+    id = Column(Integer, primary_key=True)
+    message_id = Column(Integer, ForeignKey("outbound_messages.id", ondelete="CASCADE"), nullable=False, index=True)
+    status = Column(String(20), nullable=False)
+    error_code = Column(String(20), nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+__all__ = [
+    "Account",
+    "AuditEntry",
+    "Bill",
+    "Binding",
+    "Contact",
+    "OutboundMessage",
+    "PlannedOutage",
+    "SatisfactionRating",
+    "StaffUser",
+    "Ticket",
+    "TicketAttachment",
+    "TicketCounter",
+    "TicketEvent",
+    "TicketFollower",
+    "VerificationCode",
+    "Handoff",
+    "TranscriptEntry",
+    "StaffSession",
+    "OutboundStatusEvent",
+]

@@ -1,0 +1,188 @@
+"""The utility's service rules (tariffs, late fees, SLAs, binding limits), read from one YAML file.
+
+``service_rules.yml`` at the repository root is the default (``SERVICE_RULES_FILE`` overrides it).
+Code asks :func:`get_rules` and never hard-codes a price or a deadline.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+
+import yaml
+
+from bot.config import get_settings
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to_kwh: Decimal | None  # None = unbounded
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class TouPeriod:
+    start: str
+    end: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class Surcharge:
+    above_kwh: Decimal
+    add: Decimal
+
+
+@dataclass(frozen=True)
+class Tariffs:
+    tiers: Tuple[Tier, ...]
+    tou_peak: TouPeriod
+    tou_valley: TouPeriod
+    tou_since: str
+    tou_surcharges: Tuple[Surcharge, ...]
+    commercial: Decimal
+    agricultural: Decimal
+
+
+@dataclass(frozen=True)
+class LateFee:
+    residential_per_day: Decimal
+    other_current_year_per_day: Decimal
+    other_previous_years_per_day: Decimal
+    residential_cut_after_days: int
+    cut_notice_days: int
+
+
+@dataclass(frozen=True)
+class Sla:
+    repair_arrival_minutes: Mapping[str, int]
+    repair_restore_hours: Mapping[str, int]
+    hazard_arrival_minutes: Mapping[str, int]
+    complaint_contact_working_days: int
+    complaint_reply_working_days: int
+    meter_calibration_working_days: int
+    callback_working_days: int
+    planned_outage_notice_days: int
+    at_risk_fraction: float
+    application_working_days: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class BindingRules:
+    code_ttl_minutes: int
+    max_wrong_codes: int
+    lock_minutes: int
+    max_accounts_per_user: int
+    resend_interval_seconds: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    tariffs: Tariffs
+    late_fee: LateFee
+    prepaid_cut_hour: int
+    prepaid_low_balance_days: int
+    sla: Sla
+    binding: BindingRules
+    duplicate_window_hours: int
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def parse_rules(raw: Dict[str, Any]) -> Rules:
+    """Validate and type a rules mapping (as read from YAML)."""
+    t = raw["tariffs"]
+    tiers: List[Tier] = [
+        Tier(None if x["up_to_kwh"] is None else _d(x["up_to_kwh"]), _d(x["price"]))
+        for x in t["residential_tiered"]["tiers"]
+    ]
+    if not tiers or tiers[-1].up_to_kwh is not None:
+        raise ValueError("service rules: the last residential tier must be unbounded (up_to_kwh: null)")
+    tou = t["residential_tou"]
+    sla = raw["sla"]
+    return Rules(
+        tariffs=Tariffs(
+            tiers=tuple(tiers),
+            tou_peak=TouPeriod(tou["peak"]["start"], tou["peak"]["end"], _d(tou["peak"]["price"])),
+            tou_valley=TouPeriod(tou["valley"]["start"], tou["valley"]["end"], _d(tou["valley"]["price"])),
+            tou_since=str(tou.get("since", "")),
+            tou_surcharges=tuple(Surcharge(_d(s["above_kwh"]), _d(s["add"])) for s in tou["tier_surcharges"]),
+            commercial=_d(t["commercial"]["price"]),
+            agricultural=_d(t["agricultural"]["price"]),
+        ),
+        late_fee=LateFee(**{k: (_d(v) if "per_day" in k else int(v)) for k, v in raw["late_fee"].items()}),
+        prepaid_cut_hour=int(raw["prepaid"]["cut_hour"]),
+        prepaid_low_balance_days=int(raw["prepaid"]["low_balance_days"]),
+        sla=Sla(
+            repair_arrival_minutes=dict(sla["repair_arrival_minutes"]),
+            repair_restore_hours=dict(sla["repair_restore_hours"]),
+            hazard_arrival_minutes=dict(sla["hazard_arrival_minutes"]),
+            complaint_contact_working_days=int(sla["complaint_contact_working_days"]),
+            complaint_reply_working_days=int(sla["complaint_reply_working_days"]),
+            meter_calibration_working_days=int(sla["meter_calibration_working_days"]),
+            callback_working_days=int(sla["callback_working_days"]),
+            planned_outage_notice_days=int(sla["planned_outage_notice_days"]),
+            at_risk_fraction=float(sla["at_risk_fraction"]),
+            application_working_days=dict(sla["application_working_days"]),
+        ),
+        binding=BindingRules(**{k: int(v) for k, v in raw["binding"].items()}),
+        duplicate_window_hours=int(raw["duplicates"]["same_customer_hours"]),
+    )
+
+
+def load_rules(path: Path) -> Rules:
+    with open(path, encoding="utf-8") as fh:
+        return parse_rules(yaml.safe_load(fh))
+
+
+@functools.lru_cache(maxsize=1)
+def get_rules() -> Rules:
+    """The process-wide rules from ``SERVICE_RULES_FILE``."""
+    return load_rules(get_settings().service_rules_file)
+
+
+def template_values(rules: Rules | None = None) -> Dict[str, str]:
+    """Numbers from the rules for response templates in domain.yml (``{p1}``, ``{t1}``, ``{days_*}`` …)."""
+    rules = rules or get_rules()
+    t = rules.tariffs
+    tiers = t.tiers
+    surcharges = t.tou_surcharges
+
+    def num(value: Decimal) -> str:
+        return format(value.normalize(), "f")
+
+    def price(value: Decimal) -> str:
+        return f"{value:.2f}"
+
+    values = {
+        "p1": price(tiers[0].price),
+        "p2": price(tiers[1].price) if len(tiers) > 1 else "",
+        "p3": price(tiers[2].price) if len(tiers) > 2 else "",
+        "t1": num(tiers[0].up_to_kwh) if tiers[0].up_to_kwh else "",
+        "t2": num(tiers[1].up_to_kwh) if len(tiers) > 1 and tiers[1].up_to_kwh else "",
+        "y1": num(tiers[0].up_to_kwh * 12) if tiers[0].up_to_kwh else "",
+        "y2": num(tiers[1].up_to_kwh * 12) if len(tiers) > 1 and tiers[1].up_to_kwh else "",
+        "peak_start": t.tou_peak.start,
+        "peak_end": t.tou_peak.end,
+        "peak_price": price(t.tou_peak.price),
+        "valley_start": t.tou_valley.start,
+        "valley_end": t.tou_valley.end,
+        "valley_price": price(t.tou_valley.price),
+        "s2": price(surcharges[0].add) if surcharges else "",
+        "s3": price(surcharges[1].add) if len(surcharges) > 1 else "",
+        "commercial": price(t.commercial),
+        "agricultural": price(t.agricultural),
+        "cut_hour": str(rules.prepaid_cut_hour),
+        "late_fee_permille": num(rules.late_fee.residential_per_day * 1000),
+    }
+    for kind, days in rules.sla.application_working_days.items():
+        values[f"days_{kind}"] = str(days)
+    values["days_meter"] = str(rules.sla.meter_calibration_working_days)
+    values["days_complaint_contact"] = str(rules.sla.complaint_contact_working_days)
+    values["days_complaint_reply"] = str(rules.sla.complaint_reply_working_days)
+    return values

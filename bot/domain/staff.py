@@ -1,0 +1,119 @@
+"""Staff users (agents, supervisors, administrators): passwords, roles, login throttling.
+
+Passwords are hashed with scrypt (a per-user random salt); after ``MAX_FAILED`` wrong passwords the
+user is locked for ``LOCK_MINUTES``, so a password cannot be guessed online.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import List
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import utcnow
+from bot.domain import audit
+from bot.domain.models import STAFF_ROLES, StaffUser
+
+MAX_FAILED = 5
+LOCK_MINUTES = 15
+_N, _R, _P = 2**14, 8, 1
+
+#: What each role may do; the console checks these on the server for every request.
+PERMISSIONS = {
+    "agent": {"queue.view", "conversation.take", "conversation.reply", "conversation.handback",
+              "conversation.close", "ticket.create", "ticket.update"},
+    "supervisor": {"queue.view", "conversation.take", "conversation.reply", "conversation.handback",
+                   "conversation.close", "ticket.create", "ticket.update", "conversation.view_all",
+                   "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view"},
+    "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
+}
+
+
+class StaffError(Exception):
+    """A staff operation refused (unknown user, bad role, weak password, locked, wrong password)."""
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def has_permission(user: StaffUser, permission: str) -> bool:
+    return user.active and permission in PERMISSIONS.get(user.role, set())
+
+
+def add(s: Session, username: str, role: str, password: str | None = None, display_name: str | None = None,
+        actor: str = "system") -> tuple:
+    """Create a staff user; returns (user, password) — a strong password is generated when none is given."""
+    if role not in STAFF_ROLES:
+        raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
+    username = username.strip()
+    if not username or len(username) > 40:
+        raise StaffError("username must be 1–40 characters")
+    if s.scalar(select(StaffUser).where(StaffUser.username == username)) is not None:
+        raise StaffError(f"staff user {username!r} exists already")
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < 10:
+        raise StaffError("password must be at least 10 characters")
+    user = StaffUser(username=username, display_name=display_name or username, role=role,
+                     password_hash=hash_password(password))
+    s.add(user)
+    s.flush()
+    audit.record(s, actor, "staff.add", "staff", username, role=role)
+    return user, password
+
+
+def get(s: Session, username: str) -> StaffUser | None:
+    return s.scalar(select(StaffUser).where(StaffUser.username == username))
+
+
+def all_users(s: Session) -> List[StaffUser]:
+    return list(s.scalars(select(StaffUser).order_by(StaffUser.username)))
+
+
+def authenticate(s: Session, username: str, password: str, now: datetime | None = None) -> StaffUser:
+    """The user if the password is right and the account usable; failures are counted and audited."""
+    now = now or utcnow()
+    user = get(s, username)
+    if user is None or not user.active:
+        # same work as a real check, so timing does not reveal which usernames exist
+        check_password(password, hash_password("x" * 12))
+        audit.record(s, f"staff:{username[:40]}", "staff.login", "staff", username[:40], outcome="denied", now=now,
+                     reason="unknown")
+        raise StaffError("用户名或密码错误")
+    if user.locked_until and user.locked_until > now:
+        audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, outcome="denied", now=now,
+                     reason="locked")
+        raise StaffError("登录失败次数过多，请稍后再试")
+    if not check_password(password, user.password_hash):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED:
+            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+        audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, outcome="denied", now=now,
+                     reason="password")
+        raise StaffError("用户名或密码错误")
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, now=now)
+    return user

@@ -1,0 +1,52 @@
+"""The transcript of every conversation (customer, bot, agent), encrypted at rest.
+
+Channels append what came in and what went out; the console reads it to show a conversation live.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import utcnow
+from bot.domain.models import TranscriptEntry
+
+
+def append(
+    s: Session,
+    sender_id: str,
+    channel: str,
+    direction: str,
+    author: str,
+    text: str,
+    intent: str | None = None,
+    now: datetime | None = None,
+) -> TranscriptEntry:
+    entry = TranscriptEntry(sender_id=sender_id, channel=channel, direction=direction, author=author,
+                            text=text[:4000], intent=intent, created_at=now or utcnow())
+    s.add(entry)
+    s.flush()
+    return entry
+
+
+def since(s: Session, sender_id: str, after_id: int = 0, limit: int = 500) -> List[TranscriptEntry]:
+    """Entries of one conversation after ``after_id``, oldest first (for live polling)."""
+    q = (
+        select(TranscriptEntry)
+        .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.id > after_id)
+        .order_by(TranscriptEntry.id)
+        .limit(limit)
+    )
+    return list(s.scalars(q))
+
+
+def last_inbound(s: Session, sender_id: str) -> TranscriptEntry | None:
+    return s.scalar(
+        select(TranscriptEntry)
+        .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.direction == "in")
+        .order_by(TranscriptEntry.id.desc())
+        .limit(1)
+    )
