@@ -1,0 +1,72 @@
+"""Operational endpoints for load balancers: ``GET /health`` (the process is up) and ``GET /ready``
+(model loaded, database reachable, Redis reachable when configured)."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Dict
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy import text
+
+from bot.channels.common import in_thread
+from bot.config import get_settings
+from bot.db import get_engine
+
+
+def _database_ok() -> bool:
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return True
+
+
+def _redis_ok(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()
+
+
+class OpsInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "ops"
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def url_prefix(self) -> str:
+        return "/"  # mounted at the root: /health, /ready
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("powerbot_ops", __name__)
+
+        @bp.route("/health", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            checks: Dict[str, bool] = {}
+            agent = getattr(request.app.ctx, "agent", None)
+            checks["model"] = bool(agent and agent.is_ready())
+            try:
+                checks["database"] = await in_thread(_database_ok)
+            except Exception:
+                checks["database"] = False
+            url = get_settings().redis_url
+            if url:
+                try:
+                    checks["redis"] = await in_thread(_redis_ok, url)
+                except Exception:
+                    checks["redis"] = False
+            ok = all(checks.values())
+            return response.json({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
+
+        return bp

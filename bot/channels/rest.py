@@ -1,0 +1,54 @@
+"""A REST channel for trying the bot and for benchmarks: ``POST /webhooks/rest/webhook``.
+
+Like Rasa's REST channel (same request and response shape), with three differences: it is off unless
+``REST_CHANNEL_ENABLED`` is true; sender ids are namespaced (``rest:<sender>``) so a REST caller can
+never speak as a WeChat or SMS customer; and customer text is cleaned like on every other channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Dict
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
+from bot.config import get_settings
+
+
+class RestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("powerbot_rest", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if get_settings().rest_channel_enabled else "disabled"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not get_settings().rest_channel_enabled:
+                return response.json({"error": "REST channel disabled"}, status=404)
+            body = request.json if isinstance(request.json, dict) else None
+            if not body or not isinstance(body.get("sender"), str) or not isinstance(body.get("message"), str):
+                return response.json({"error": "expected JSON {sender: str, message: str}"}, status=400)
+            sender_id = "rest:" + body["sender"][:60]
+            text = customer_text(body["message"])
+            if not text:
+                return response.json([])
+            collector = RecordingCollector()
+            await record_inbound(sender_id, "rest", text)
+            await on_new_message(UserMessage(text, collector, sender_id, input_channel="rest"))
+            await record_outbound(sender_id, "rest", collector.texts())
+            return response.json(collector.messages)
+
+        return bp

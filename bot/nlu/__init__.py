@@ -1,0 +1,1 @@
+"""Chinese language helpers: input normalisation, entity patterns, month expressions, Rasa components."""

@@ -1,0 +1,79 @@
+"""Regular expressions for the regex-shaped entities — the single source of data/nlu/regex.yml.
+
+Chinese has no word boundaries, so digits glued to text (户号5100237781停电了) must be found by
+digit-boundary look-arounds, not ``\\b``. Python's ``\\d`` also matches full-width digits (５１００…),
+which the dialogue normalises. Regenerate the training file after a change::
+
+    .venv/bin/python -m bot.nlu.patterns > data/nlu/regex.yml
+
+(tests/nlu/test_patterns.py fails while the file is out of date).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Dict, List
+
+from bot.nlu.months import MONTH_PATTERN
+
+_NOT_DIGIT_BEFORE = r"(?<![0-9０-９])"
+_NOT_DIGIT_AFTER = r"(?![0-9０-９])"
+_D = r"[0-9０-９]"
+
+PATTERNS: Dict[str, List[str]] = {
+    # 10 digits (Hebei) or 13 digits, but not a phone written with its +86/86 country code
+    "account_no": [
+        _NOT_DIGIT_BEFORE + rf"(?:(?!861[3-9]){_D}{{13}}|{_D}{{10}})" + _NOT_DIGIT_AFTER,
+    ],
+    # mainland mobile: 11 digits starting with 1[3-9], optionally grouped 3-4-4, optionally after +86
+    "phone": [
+        rf"(?:(?<=86)|{_NOT_DIGIT_BEFORE})[1１][3-9３-９]{_D}(?:[- ]?{_D}{{4}}){{2}}" + _NOT_DIGIT_AFTER,
+    ],
+    "verification_code": [_NOT_DIGIT_BEFORE + rf"{_D}{{6}}" + _NOT_DIGIT_AFTER],
+    "ticket_no": [r"(?<![A-Za-z])[Gg][Dd][0-9０-９]{12,13}" + _NOT_DIGIT_AFTER],
+    "month": [MONTH_PATTERN],
+    # usage in a "what would it cost" question: the number before 度 / 千瓦时 / kWh
+    # ("一度电多少钱" asks for the unit price, not the cost of 1 kWh; "好几十度" is no number)
+    "kwh": [
+        r"(?<![0-9０-９.几多好])(?!一(?:度|千瓦时))"
+        r"(?:[0-9０-９]+(?:\.[0-9]+)?[百千万]?|[零〇一二两三四五六七八九十百千万]+)"
+        r"(?=\s*(?:度|千瓦时|[kK][wW][hH]))"
+    ],
+}
+
+# Colloquial month words mapped to the form the month parser knows.
+SYNONYMS: Dict[str, List[str]] = {
+    "上个月": ["上月"],
+    "上上个月": ["上上月"],
+    "这个月": ["这月", "本月", "当月"],
+}
+
+COMPILED = {name: [re.compile(p) for p in patterns] for name, patterns in PATTERNS.items()}
+
+
+def find(entity: str, text: str) -> List[str]:
+    """Every match of an entity's patterns in ``text`` (used by tests and diagnostics)."""
+    return [m.group(0) for rx in COMPILED[entity] for m in rx.finditer(text)]
+
+
+def render_yaml() -> str:
+    lines = [
+        "# GENERATED from bot/nlu/patterns.py — do not edit; run:",
+        "#   .venv/bin/python -m bot.nlu.patterns > data/nlu/regex.yml",
+        'version: "3.1"',
+        "nlu:",
+    ]
+    for name, patterns in PATTERNS.items():
+        lines.append(f"- regex: {name}")
+        lines.append("  examples: |")
+        lines.extend(f"    - {p}" for p in patterns)
+    for value, words in SYNONYMS.items():
+        lines.append(f"- synonym: {value}")
+        lines.append("  examples: |")
+        lines.extend(f"    - {w}" for w in words)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_yaml())
