@@ -40,6 +40,8 @@ from bot.domain.pii import install_log_redaction  # noqa: E402
 
 install_log_redaction()
 
+pytest_plugins = ["tests.fakes.wechat", "tests.fakes.twilio"]
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_BASE = PG_ADMIN_URL.rsplit("/", 1)[0]
 
