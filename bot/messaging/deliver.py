@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
 from bot.channels.common import in_thread
 from bot.db import session_scope
 from bot.domain import bindings, contacts
