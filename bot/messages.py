@@ -27,3 +27,7 @@ TICKET_TYPE_LABELS = {
     "business": "业务申请",
     "callback": "回电请求",
 }
+
+# --- sms (the SMS channel answers these itself, before Rasa; keep each within one 70-character segment)
+SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复任意内容即可。"
+SMS_MEDIA_PLACEHOLDER = "[彩信]"  # how a picture-only SMS appears in the transcript

@@ -1,0 +1,357 @@
+"""The SMS channel: Twilio's inbound-message webhook and its delivery-status callbacks.
+
+``POST /webhooks/sms/webhook`` (an SMS from a customer) and ``POST /webhooks/sms/status`` (how a message
+we sent is doing) are both signed by Twilio: ``X-Twilio-Signature`` is an HMAC-SHA1, under the auth
+token, of the URL Twilio called followed by every form parameter (sorted, multi-valued ones too). We
+check it over ``PUBLIC_BASE_URL`` + the request path, because behind a proxy the URL this server sees
+is not the one Twilio signed. A missing or wrong signature gets 403 and nothing else happens.
+
+One conversation per phone: the Rasa sender id comes from ``bot.domain.contacts`` (a hash, never the
+number), and texting from the phone registered on accounts is proof for them (``bind_by_phone``).
+
+Replies: Twilio waits 15 s for the webhook. When the bot answers within ``SMS_REPLY_BUDGET_S`` (10 s)
+the answer goes back as TwiML in the response (no REST call, no extra cost); otherwise Twilio gets an
+empty ``<Response/>`` and the answer follows through the REST API (``deliver.send_to_conversation``).
+Buttons are rendered as numbered choices ("回复1 查电费"); a reply that is just that number stands for
+the button (the choices of the bot's last turn are remembered per conversation, see ``sms_state``).
+
+Opt-out: 退订 / TD / STOP (and Twilio's other standard opt-out words, so our record agrees with what
+Twilio itself blocks) mark the contact inactive before Rasa sees anything. The customer gets exactly one
+confirmation, as the TwiML reply to that very message — it is what carriers expect and it does not pass
+through a sender, so nothing else can reach the number afterwards: every sender refuses an opted-out
+number (``bot.messaging.sms``). Any later message from the number re-subscribes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from typing import Any, Awaitable, Callable, Dict, List, Set, Tuple
+from urllib.parse import parse_qsl
+from xml.etree import ElementTree
+
+from multidict import MultiDict
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from bot import messages
+from bot.channels.common import (
+    RecordingCollector,
+    customer_text,
+    in_thread,
+    internal_message,
+    record_inbound,
+    record_outbound,
+)
+from bot.channels.sms_state import Choice, SmsState
+from bot.config import Settings, get_settings
+from bot.db import session_scope
+from bot.domain import audit, bindings, contacts
+from bot.domain.models import TranscriptEntry
+from bot.domain.pii import install_log_redaction, mask_phone, normalize_phone
+from bot.messaging.deliver import send_to_conversation
+from bot.messaging.outbox import sms_segments
+from bot.messaging.twilio_sms import record_provider_status
+
+install_log_redaction()
+logger = logging.getLogger(__name__)
+
+CHANNEL = "sms"
+
+#: Words that stop all our SMS to a number (compared without spaces/punctuation, case-insensitive).
+#: 退订 and TD are what Chinese SMS users send; the English ones are Twilio's standard opt-out keywords.
+OPT_OUT_WORDS = frozenset({"退订", "TD", "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+
+_CHOICE = re.compile(r"(?:回复)?\s*(\d{1,2})")
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+# ------------------------------------------------------------------ protocol helpers (pure functions)
+
+
+def form_params(body: bytes) -> MultiDict[str]:
+    """The form parameters of a Twilio request, every value of a repeated name kept.
+
+    twilio's RequestValidator reads repeated parameters through ``getall``/``getlist``; a plain dict
+    (or a dict of lists) would make it sign the wrong string.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return MultiDict()
+    return MultiDict(parse_qsl(text, keep_blank_values=True))
+
+
+def signed_url(public_base_url: str | None, request_url: str, path: str, query_string: str) -> str:
+    """The URL Twilio signed: ``PUBLIC_BASE_URL`` + path (+ query), or the URL as this server saw it."""
+    if not public_base_url:
+        return request_url
+    return public_base_url.rstrip("/") + path + (f"?{query_string}" if query_string else "")
+
+
+def signature_valid(auth_token: str, url: str, params: MultiDict[str], signature: str | None) -> bool:
+    """Is ``signature`` (the X-Twilio-Signature header) Twilio's signature of this request?"""
+    if not signature or not auth_token:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
+
+
+def is_opt_out(text: str) -> bool:
+    """退订 / TD / STOP …, also in other case, with spaces or punctuation around ("stop", "T D", "退订。")."""
+    folded = "".join(
+        ch for ch in unicodedata.normalize("NFKC", text or "")
+        if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
+    return folded.upper() in OPT_OUT_WORDS
+
+
+def twiml(body: str) -> str:
+    """A TwiML response sending ``body`` back as one SMS (or nothing when it is empty)."""
+    if not body:
+        return _EMPTY_TWIML
+    root = ElementTree.Element("Response")
+    ElementTree.SubElement(root, "Message").text = body
+    return '<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root, encoding="unicode")
+
+
+def choices_of(bot_messages: List[Dict[str, Any]]) -> List[Choice]:
+    """The numbered choices a turn offered: the buttons of its last message that has any."""
+    for message in reversed(bot_messages):
+        buttons = message.get("buttons") or []
+        if buttons:
+            return [Choice(str(b.get("title", "")), str(b.get("payload") or b.get("title") or "")) for b in buttons]
+    return []
+
+
+def chosen(text: str, offered: List[Choice]) -> Choice | None:
+    """The choice a digit reply ("1", "回复1") stands for, if it names one of ``offered``."""
+    match = _CHOICE.fullmatch(text.strip())
+    if not match or not offered:
+        return None
+    index = int(match.group(1))
+    return offered[index - 1] if 1 <= index <= len(offered) else None
+
+
+def _xml(body: str, status: int = 200) -> HTTPResponse:
+    return response.text(body, status=status, content_type="application/xml; charset=utf-8")
+
+
+# ------------------------------------------------------------------ database work (run in threads)
+
+
+def _inbound_contact(phone: str, opting_out: bool) -> Tuple[str, bool]:
+    """The conversation of ``phone``: (sender id, was it opted out before this message)."""
+    with session_scope() as s:
+        contact = contacts.get_or_create(s, CHANNEL, phone)
+        was_inactive = contact.active is False
+        contacts.mark_inbound(s, contact)  # writing to us ends an earlier opt-out…
+        if opting_out:  # …unless this message is the opt-out
+            contact.active = False
+            audit.record(s, f"customer:{contact.sender_id}", "sms.opt_out", "contact", contact.sender_id,
+                         phone=mask_phone(phone))
+        else:
+            if was_inactive:
+                audit.record(s, f"customer:{contact.sender_id}", "sms.opt_in", "contact", contact.sender_id,
+                             phone=mask_phone(phone))
+            bindings.bind_by_phone(s, contact)
+        return contact.sender_id, was_inactive
+
+
+def _latest_outbound(sender_id: str) -> Tuple[str, str] | None:
+    """(author, text) of the last message the conversation's customer was sent, per the transcript."""
+    with session_scope() as s:
+        entry = s.scalar(
+            select(TranscriptEntry)
+            .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.direction == "out")
+            .order_by(TranscriptEntry.id.desc())
+            .limit(1)
+        )
+        return (entry.author, entry.text) if entry is not None else None
+
+
+# ------------------------------------------------------------------ the channel
+
+
+class SmsInput(InputChannel):
+    """Rasa input channel ``sms`` (``bot.channels.sms.SmsInput`` in credentials.yml)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def __init__(self, settings: Settings | None = None, state: SmsState | None = None) -> None:
+        """Rasa builds it without arguments (configuration from the environment)."""
+        self._settings = settings
+        self._state = state
+        self._tasks: Set[asyncio.Task] = set()  # late replies still running (kept referenced)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    @property
+    def state(self) -> SmsState:
+        if self._state is None:
+            self._state = SmsState(self.settings.redis_url)
+        return self._state
+
+    def _authentic(self, request: Request, params: MultiDict[str]) -> bool:
+        settings = self.settings
+        if not settings.twilio_auth_token:
+            logger.warning("sms webhook called but TWILIO_AUTH_TOKEN is not set: refused")
+            return False
+        url = signed_url(settings.public_base_url, request.url, request.path, request.query_string)
+        ok = signature_valid(settings.twilio_auth_token, url, params, request.headers.get("X-Twilio-Signature"))
+        if not ok:
+            logger.warning("sms %s: bad or missing X-Twilio-Signature from %s (refused)", request.path,
+                           request.remote_addr or request.ip)
+        return ok
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("powerbot_sms", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.settings.twilio_configured else "not configured"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        @bp.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            return await self._status(request)
+
+        return bp
+
+    # ---------------------------------------------------------------- inbound SMS
+
+    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        started = asyncio.get_running_loop().time()
+        params = form_params(request.body)
+        if not self._authentic(request, params):
+            return response.text("invalid signature", status=403)
+        sender, body = params.get("From"), params.get("Body")
+        message_sid = params.get("MessageSid") or params.get("SmsSid")
+        if sender is None or body is None or not message_sid:
+            return response.text("expected a Twilio message (From, Body, MessageSid)", status=400)
+        try:
+            phone = normalize_phone(sender)
+        except ValueError:
+            logger.warning("sms %s from unsupported number %s ignored", message_sid, mask_phone(sender))
+            return _xml(_EMPTY_TWIML)
+        if not await self.state.first_time(message_sid):
+            logger.info("sms %s already handled (Twilio retry): ignored", message_sid)
+            return _xml(_EMPTY_TWIML)
+
+        text = customer_text(body)
+        opting_out = is_opt_out(text)
+        sender_id, resubscribed = await in_thread(_inbound_contact, phone, opting_out)
+        logger.info("sms %s from %s (%s)%s", message_sid, mask_phone(phone), sender_id,
+                    " re-subscribed" if resubscribed else "")
+
+        if opting_out:
+            await record_inbound(sender_id, CHANNEL, text)
+            await self.state.set_choices(sender_id, [], "")
+            await record_outbound(sender_id, CHANNEL, [messages.SMS_OPTED_OUT], author="system")
+            logger.info("sms %s opted out", sender_id)
+            return _xml(twiml(messages.SMS_OPTED_OUT))
+
+        if text:
+            choice = chosen(text, await self._current_choices(sender_id)) if _CHOICE.fullmatch(text) else None
+            await record_inbound(sender_id, CHANNEL, text)
+            # a button payload is the bot's own (often an /intent command); typed text never is
+            bot_text = choice.payload if choice else text
+        elif _media_count(params):
+            await record_inbound(sender_id, CHANNEL, messages.SMS_MEDIA_PLACEHOLDER)
+            bot_text = internal_message("unsupported_message")
+        else:
+            return _xml(_EMPTY_TWIML)
+
+        turn = asyncio.ensure_future(self._turn(on_new_message, bot_text, sender_id, message_sid))
+        budget = self.settings.sms_reply_budget_s - (asyncio.get_running_loop().time() - started)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(turn), timeout=max(budget, 0.0))
+        except asyncio.TimeoutError:
+            logger.info("sms %s: the bot needs longer than the reply budget; answering by REST", message_sid)
+            late = asyncio.ensure_future(self._send_late(turn, sender_id, message_sid))
+            self._tasks.add(late)
+            late.add_done_callback(self._tasks.discard)
+            return _xml(_EMPTY_TWIML)
+        except Exception:
+            logger.exception("sms %s: the bot failed to answer", message_sid)
+            return _xml(_EMPTY_TWIML)
+        return _xml(twiml(reply))
+
+    async def _current_choices(self, sender_id: str) -> List[Choice]:
+        """The choices of the bot's last reply — only while it is still the last thing the customer got
+        (an agent's or a notice's later message, e.g. "回复1到5打分", makes a digit mean something else)."""
+        offered, reply = await self.state.choices(sender_id)
+        if not offered or await in_thread(_latest_outbound, sender_id) != ("bot", reply):
+            return []
+        return offered
+
+    async def _turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: str, sender_id: str,
+                    message_sid: str) -> str:
+        """One bot turn; returns the reply as one SMS body (texts joined by line breaks)."""
+        collector = RecordingCollector()
+        await on_new_message(UserMessage(text, collector, sender_id, input_channel=CHANNEL, message_id=message_sid))
+        reply = "\n".join(collector.texts())
+        await self.state.set_choices(sender_id, choices_of(collector.messages), reply)
+        if reply:
+            await record_outbound(sender_id, CHANNEL, [reply])
+            logger.info("sms reply to %s: %d characters, %d segment(s)", sender_id, len(reply), sms_segments(reply))
+        return reply
+
+    async def _send_late(self, turn: asyncio.Future[str], sender_id: str, message_sid: str) -> None:
+        try:
+            reply = await turn
+        except Exception:
+            logger.exception("sms %s: the bot failed to answer", message_sid)
+            return
+        if reply:
+            delivery = await send_to_conversation(sender_id, reply, purpose="reply")
+            logger.info("sms %s: late reply %s via %s", message_sid, delivery.status, delivery.channel)
+
+    # ---------------------------------------------------------------- delivery statuses
+
+    async def _status(self, request: Request) -> HTTPResponse:
+        params = form_params(request.body)
+        if not self._authentic(request, params):
+            return response.text("invalid signature", status=403)
+        message_sid = params.get("MessageSid") or params.get("SmsSid")
+        status = params.get("MessageStatus") or params.get("SmsStatus")
+        if not message_sid or not status:
+            return response.text("expected MessageSid and MessageStatus", status=400)
+        error_code = params.get("ErrorCode")
+        # Twilio can call back before our send has saved the MessageSid: give it a moment
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3.0
+        pause = 0.05
+        while not await in_thread(record_provider_status, message_sid, status, error_code):
+            if loop.time() >= deadline:
+                logger.warning("status %s for unknown message %s ignored", status, message_sid)
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        return response.empty()
+
+
+def _media_count(params: MultiDict[str]) -> int:
+    try:
+        return int(params.get("NumMedia") or 0)
+    except ValueError:
+        return 0
+
+
+__all__ = ["SmsInput", "form_params", "signature_valid", "signed_url", "is_opt_out", "twiml", "OPT_OUT_WORDS"]
