@@ -69,6 +69,8 @@ CHANNEL = "sms"
 OPT_OUT_WORDS = frozenset({"退订", "TD", "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
 _CHOICE = re.compile(r"(?:回复)?\s*(\d{1,2})")
+#: Twilio refuses a message body over 1600 characters (error 21617).
+MAX_BODY = 1600
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -111,12 +113,24 @@ def is_opt_out(text: str) -> bool:
     return folded.upper() in OPT_OUT_WORDS
 
 
+def split_body(body: str, limit: int = MAX_BODY) -> List[str]:
+    """``body`` in parts Twilio accepts (at most ``limit`` characters), cut at line breaks where possible."""
+    parts: List[str] = []
+    while len(body) > limit:
+        cut = body.rfind("\n", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        parts.append(body[:cut])
+        body = body[cut:].lstrip("\n")
+    return parts + ([body] if body else [])
+
+
 def twiml(body: str) -> str:
-    """A TwiML response sending ``body`` back as one SMS (or nothing when it is empty)."""
+    """A TwiML response sending ``body`` back (one SMS, or a few when it is over Twilio's limit)."""
     if not body:
         return _EMPTY_TWIML
     root = ElementTree.Element("Response")
-    ElementTree.SubElement(root, "Message").text = body
+    for part in split_body(body):
+        ElementTree.SubElement(root, "Message").text = part
     return '<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root, encoding="unicode")
 
 
@@ -284,10 +298,12 @@ class SmsInput(InputChannel):
             reply = await asyncio.wait_for(asyncio.shield(turn), timeout=max(budget, 0.0))
         except asyncio.TimeoutError:
             logger.info("sms %s: the bot needs longer than the reply budget; answering by REST", message_sid)
-            late = asyncio.ensure_future(self._send_late(turn, sender_id, message_sid))
-            self._tasks.add(late)
-            late.add_done_callback(self._tasks.discard)
+            self._answer_later(turn, sender_id, message_sid)
             return _xml(_EMPTY_TWIML)
+        except asyncio.CancelledError:
+            # Twilio hung up (or the server is stopping): the answer must not be lost with the request
+            self._answer_later(turn, sender_id, message_sid)
+            raise
         except Exception:
             logger.exception("sms %s: the bot failed to answer", message_sid)
             return _xml(_EMPTY_TWIML)
@@ -313,14 +329,19 @@ class SmsInput(InputChannel):
             logger.info("sms reply to %s: %d characters, %d segment(s)", sender_id, len(reply), sms_segments(reply))
         return reply
 
+    def _answer_later(self, turn: asyncio.Future[str], sender_id: str, message_sid: str) -> None:
+        late = asyncio.ensure_future(self._send_late(turn, sender_id, message_sid))
+        self._tasks.add(late)
+        late.add_done_callback(self._tasks.discard)
+
     async def _send_late(self, turn: asyncio.Future[str], sender_id: str, message_sid: str) -> None:
         try:
             reply = await turn
         except Exception:
             logger.exception("sms %s: the bot failed to answer", message_sid)
             return
-        if reply:
-            delivery = await send_to_conversation(sender_id, reply, purpose="reply")
+        for part in split_body(reply):
+            delivery = await send_to_conversation(sender_id, part, purpose="reply")
             logger.info("sms %s: late reply %s via %s", message_sid, delivery.status, delivery.channel)
 
     # ---------------------------------------------------------------- delivery statuses

@@ -6,7 +6,7 @@ import pytest
 
 from bot import messages
 from bot.channels.common import message_text
-from bot.channels.sms import choices_of, chosen, is_opt_out, twiml
+from bot.channels.sms import MAX_BODY, choices_of, chosen, is_opt_out, split_body, twiml
 from bot.channels.sms_state import Choice
 from bot.messaging.outbox import sms_segments
 
@@ -54,3 +54,15 @@ def test_a_turn_without_buttons_offers_nothing():
 
 def test_the_opt_out_confirmation_fits_one_segment():
     assert sms_segments(messages.SMS_OPTED_OUT) == 1
+
+
+def test_a_reply_over_twilios_limit_goes_as_several_messages_cut_at_lines():
+    line = "停电计划：" + "某村" * 40  # 85 characters
+    body = "\n".join([line] * 40)  # 3439 characters
+    parts = split_body(body)
+    assert [p.count("\n") + 1 for p in parts] == [18, 18, 4] and all(len(p) <= MAX_BODY for p in parts)
+    assert "\n".join(parts) == body and all(p.startswith("停电计划") for p in parts)
+    root = ElementTree.fromstring(twiml(body).encode())
+    assert [m.text for m in root.findall("Message")] == parts
+    assert split_body("x" * 3500) == ["x" * 1600, "x" * 1600, "x" * 300]
+    assert split_body("") == [] and split_body("短") == ["短"]
