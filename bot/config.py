@@ -44,6 +44,8 @@ class Settings:
     wechat_aes_key: str | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_reply_budget_s: float = 4.0
+    wechat_signature_max_age_s: float = 300.0  # 0 = accept any timestamp (replaying recorded test vectors)
+    wechat_menu_file: Path = ROOT / "wechat_menu.yml"
 
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -94,6 +96,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         wechat_aes_key=get("WECHAT_AES_KEY"),
         wechat_api_base_url=(get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url).rstrip("/"),
         wechat_reply_budget_s=float(get("WECHAT_REPLY_BUDGET_S") or defaults.wechat_reply_budget_s),
+        wechat_signature_max_age_s=float(
+            get("WECHAT_SIGNATURE_MAX_AGE_S") or defaults.wechat_signature_max_age_s),
+        wechat_menu_file=Path(get("WECHAT_MENU_FILE") or defaults.wechat_menu_file),
         twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_from_number=get("TWILIO_FROM_NUMBER"),

@@ -31,3 +31,19 @@ TICKET_TYPE_LABELS = {
 # --- sms (the SMS channel answers these itself, before Rasa; keep each within one 70-character segment)
 SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复任意内容即可。"
 SMS_MEDIA_PLACEHOLDER = "[彩信]"  # how a picture-only SMS appears in the transcript
+
+# --- wechat (what the WeChat channel answers itself, without Rasa, and how non-text messages appear in
+# the transcript agents read)
+WECHAT_EMPTY_TEXT = "请用文字告诉我您的问题，比如“查电费”“家里停电了”。"
+WECHAT_MENU_UNAVAILABLE = "抱歉，这个菜单暂时不可用。请直接用文字告诉我您的问题，比如“查电费”“家里停电了”。"
+WECHAT_BOT_ERROR = "抱歉，系统暂时有点忙，请稍后再试。紧急情况请拨打95598供电服务热线。"
+WECHAT_LABELS = {
+    "voice": "[语音] {text}",
+    "voice_unrecognized": "[语音，未能识别]",
+    "location": "[位置] {label}",
+    "image": "[图片]",
+    "subscribe": "[关注公众号]",
+    "unsubscribe": "[取消关注]",
+    "click": "[菜单] {name}",
+    "unsupported": "[暂不支持的消息：{kind}]",
+}

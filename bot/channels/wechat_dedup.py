@@ -1,0 +1,67 @@
+"""Which WeChat messages this deployment has already taken on — so WeChat's retries are processed once.
+
+WeChat retries a message up to three times with the same MsgId (events: same FromUserName, CreateTime
+and Event). The first request to :meth:`SeenStore.claim` a key wins. With ``REDIS_URL`` the claim is a
+Redis ``SET NX EX`` shared by every Rasa process behind the load balancer; without it, a dictionary in
+this process. Keys are hashed, so openids never appear in Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from typing import Any, Optional
+
+logger = logging.getLogger(__name__)
+
+#: WeChat's retries come within about 15 s; remembering ten minutes is plenty and keeps Redis small.
+DEFAULT_TTL_S = 600
+
+
+class SeenStore:
+    def __init__(self, redis_url: Optional[str] = None, ttl_s: int = DEFAULT_TTL_S,
+                 prefix: str = "powerbot:wechat:seen:") -> None:
+        self.redis_url = redis_url
+        self.ttl_s = ttl_s
+        self.prefix = prefix
+        self._local: OrderedDict[str, float] = OrderedDict()
+        self._redis: Any = None
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        return self._redis
+
+    def _claim_local(self, digest: str) -> bool:
+        now = time.monotonic()
+        while self._local:
+            oldest, expires = next(iter(self._local.items()))
+            if expires > now:
+                break
+            self._local.pop(oldest)
+        if digest in self._local:
+            return False
+        self._local[digest] = now + self.ttl_s
+        return True
+
+    async def claim(self, key: str) -> bool:
+        """True for the first request carrying ``key`` (within the TTL), False for every retry."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+        if not self.redis_url:
+            return self._claim_local(digest)
+        try:
+            return bool(await self._client().set(self.prefix + digest, "1", nx=True, ex=self.ttl_s))
+        except Exception as exc:
+            # Better to risk answering a retry twice than to drop a customer's message.
+            logger.warning("Redis unavailable for WeChat de-duplication (%s); using this process only",
+                           type(exc).__name__)
+            return self._claim_local(digest)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.close()
+            self._redis = None

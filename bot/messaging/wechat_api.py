@@ -1,0 +1,356 @@
+"""The WeChat Official Account API client: customer-service messages, template messages, the custom menu.
+
+Why not wechatpy's client: it fetches access tokens from api.weixin.qq.com whatever ``API_BASE_URL``
+says, and retries 40001/42001 without bound. Here every call — the token included — goes to
+``WECHAT_API_BASE_URL``, and a rejected token is refreshed at most ``max_token_refreshes`` times per call.
+
+The access token is cached until shortly before it expires: in Redis when ``REDIS_URL`` is set (shared by
+every process, refreshed under a Redis lock so one process asks WeChat while the others wait for its
+answer — WeChat invalidates older tokens when a new one is issued), else in this process. A token WeChat
+rejects (40001 invalid, 40014 malformed, 42001 expired) is dropped only if it is still the cached one, so
+a process never throws away the fresh token another process just fetched.
+
+Every message sent is recorded in ``outbound_messages`` before it is attempted, and its outcome after:
+``sent``, ``undelivered`` (45015 window closed, 45047 quota used, 43004 unsubscribed — the caller may
+fall back to SMS, see :mod:`bot.messaging.deliver`) or ``failed``. Calls never raise for WeChat's or the
+network's errors: they return a :class:`WeChatResult` with ``ok`` and ``errcode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Dict, Mapping, Optional, Tuple
+
+import aiohttp
+
+from bot.config import Settings, get_settings
+from bot.db import session_scope
+from bot.domain.models import OutboundMessage
+from bot.messaging import outbox
+
+logger = logging.getLogger(__name__)
+
+#: WeChat's answers meaning "this access token is no good": invalid, malformed, expired.
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+#: The customer cannot be reached on WeChat now: 48-hour window closed, quota used up, unsubscribed.
+UNREACHABLE = frozenset({45015, 45047, 43004})
+#: Our codes, next to WeChat's: the network failed or the answer was unreadable (WeChat's own -1 means
+#: "busy, try later", which is the same advice); the API is not configured (no WECHAT_APPID/SECRET).
+ERR_TRANSPORT = -1
+ERR_NOT_CONFIGURED = -1001
+
+#: Refresh a token this long before WeChat's expiry (tokens live 7200 s).
+TOKEN_MARGIN_S = 300
+
+
+@dataclass(frozen=True)
+class WeChatResult:
+    ok: bool
+    errcode: int
+    errmsg: str = ""
+    message_id: Optional[int] = None  # outbound_messages.id, when a message was recorded
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class WeChatApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+# --- token caches -------------------------------------------------------------------------------------
+
+
+class LocalTokenCache:
+    """One process: a token and its expiry in memory."""
+
+    def __init__(self) -> None:
+        self._token: Optional[str] = None
+        self._expires = 0.0
+
+    async def get(self) -> Optional[str]:
+        return self._token if self._token and time.monotonic() < self._expires else None
+
+    async def put(self, token: str, ttl_s: int) -> None:
+        self._token, self._expires = token, time.monotonic() + ttl_s
+
+    async def invalidate(self, token: str) -> None:
+        if self._token == token:
+            self._token = None
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self) -> AsyncIterator[None]:
+        yield  # the client's asyncio.Lock already serialises refreshes within the process
+
+
+_COMPARE_AND_DELETE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
+"""
+
+
+class RedisTokenCache:
+    """Every process: the token in Redis with a TTL; refreshes under a Redis lock.
+
+    If Redis fails, the cache answers "no token" and the lock is skipped: each process then fetches its
+    own token — worse (tokens invalidate each other, costing a bounded retry) but still working.
+    """
+
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        self.redis_url = redis_url
+        self.key = f"powerbot:wechat:token:{namespace}"
+        self.lock_key = f"powerbot:wechat:token-lock:{namespace}"
+        self._client: Any = None
+        self._loop: Any = None
+
+    def _redis(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            import redis.asyncio as aioredis
+
+            self._client = aioredis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            self._loop = loop
+        return self._client
+
+    async def get(self) -> Optional[str]:
+        try:
+            value = await self._redis().get(self.key)
+        except Exception as exc:
+            logger.warning("Redis unavailable for the WeChat token cache (%s)", type(exc).__name__)
+            return None
+        return value.decode() if value else None
+
+    async def put(self, token: str, ttl_s: int) -> None:
+        try:
+            await self._redis().set(self.key, token, ex=ttl_s)
+        except Exception as exc:
+            logger.warning("could not cache the WeChat token in Redis (%s)", type(exc).__name__)
+
+    async def invalidate(self, token: str) -> None:
+        try:
+            await self._redis().eval(_COMPARE_AND_DELETE, 1, self.key, token)
+        except Exception as exc:
+            logger.warning("could not drop the WeChat token from Redis (%s)", type(exc).__name__)
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self) -> AsyncIterator[None]:
+        lock = None
+        try:
+            candidate = self._redis().lock(self.lock_key, timeout=15, blocking_timeout=10, sleep=0.05)
+            if await candidate.acquire():
+                lock = candidate
+            else:
+                logger.warning("WeChat token refresh lock not acquired in 10 s; refreshing without it")
+        except Exception as exc:
+            logger.warning("Redis lock for the WeChat token unavailable (%s)", type(exc).__name__)
+        try:
+            yield
+        finally:
+            if lock is not None:
+                with contextlib.suppress(Exception):
+                    await lock.release()
+
+
+# --- the client ---------------------------------------------------------------------------------------
+
+
+class WeChatApiClient:
+    """Async client of the Official Account API at ``WECHAT_API_BASE_URL``.
+
+    ``database_url`` selects where sent messages are recorded (default ``DATABASE_URL``).
+    """
+
+    def __init__(self, settings: Optional[Settings] = None, database_url: Optional[str] = None,
+                 max_token_refreshes: int = 1, timeout_s: float = 10.0) -> None:
+        self.settings = settings or get_settings()
+        self.base_url = self.settings.wechat_api_base_url.rstrip("/")
+        self.database_url = database_url
+        self.max_token_refreshes = max_token_refreshes
+        self.timeout_s = timeout_s
+        namespace = hashlib.sha256(f"{self.base_url}|{self.settings.wechat_appid}".encode()).hexdigest()[:16]
+        self.tokens: Any = (RedisTokenCache(self.settings.redis_url, namespace) if self.settings.redis_url
+                            else LocalTokenCache())
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._loop: Any = None
+        self._refreshing: Optional[asyncio.Lock] = None
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.wechat_api_configured
+
+    def _http(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            self._loop = loop
+            self._refreshing = asyncio.Lock()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def _request(self, method: str, path: str, params: Dict[str, str],
+                       body: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """One HTTP call; WeChat's JSON answer, or :class:`WeChatApiError` for transport failures."""
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else {}
+        try:
+            async with self._http().request(method, self.base_url + path, params=params, data=data,
+                                            headers=headers) as resp:
+                text = await resp.text()
+                if resp.status != 200:
+                    raise WeChatApiError(ERR_TRANSPORT, f"HTTP {resp.status} from {path}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # never log the URL: its query holds the secret or the access token
+            raise WeChatApiError(ERR_TRANSPORT, f"{type(exc).__name__} calling {path}") from exc
+        try:
+            answer = json.loads(text)
+        except ValueError as exc:
+            raise WeChatApiError(ERR_TRANSPORT, f"unreadable answer from {path}") from exc
+        if not isinstance(answer, dict):
+            raise WeChatApiError(ERR_TRANSPORT, f"unexpected answer from {path}")
+        return answer
+
+    async def _fetch_token(self) -> Tuple[str, int]:
+        answer = await self._request("GET", "/cgi-bin/token", {
+            "grant_type": "client_credential",
+            "appid": self.settings.wechat_appid or "",
+            "secret": self.settings.wechat_secret or "",
+        })
+        token = answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WeChatApiError(int(answer.get("errcode") or ERR_TRANSPORT), str(answer.get("errmsg") or ""))
+        return token, int(answer.get("expires_in") or 7200)
+
+    async def access_token(self) -> str:
+        """A valid access token: cached, else fetched once for every waiting caller (and process)."""
+        token = await self.tokens.get()
+        if token:
+            return token
+        self._http()
+        assert self._refreshing is not None
+        async with self._refreshing:
+            token = await self.tokens.get()
+            if token:
+                return token
+            async with self.tokens.refresh_lock():
+                token = await self.tokens.get()
+                if token:
+                    return token
+                token, expires_in = await self._fetch_token()
+                await self.tokens.put(token, max(60, expires_in - TOKEN_MARGIN_S))
+                logger.info("WeChat access token refreshed (valid %d s)", expires_in)
+                return token
+
+    async def call(self, path: str, body: Mapping[str, Any]) -> Tuple[Dict[str, Any], int]:
+        """POST ``body`` to an API path with the access token; (answer, attempts).
+
+        A token WeChat rejects is dropped and replaced at most ``max_token_refreshes`` times.
+        """
+        attempts = 0
+        while True:
+            token = await self.access_token()
+            attempts += 1
+            answer = await self._request("POST", path, {"access_token": token}, body)
+            code = int(answer.get("errcode") or 0)
+            if code in TOKEN_ERRORS and attempts <= self.max_token_refreshes:
+                logger.info("WeChat rejected the access token (%d); refreshing", code)
+                await self.tokens.invalidate(token)
+                continue
+            return answer, attempts
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    def _record(self, openid: str, body: str, purpose: str, contact_id: Optional[int], status: str,
+                error: Optional[str] = None) -> int:
+        with session_scope(self.database_url) as s:
+            return outbox.record(s, "wechat", purpose, openid, body, status=status, contact_id=contact_id,
+                                 error=error).id
+
+    def _finish(self, message_id: int, status: str, attempts: int, error: Optional[str] = None,
+                provider_id: Optional[str] = None) -> None:
+        with session_scope(self.database_url) as s:
+            message = s.get(OutboundMessage, message_id)
+            if message is None:
+                return
+            message.attempts = attempts
+            if provider_id:
+                message.provider_id = provider_id
+            outbox.set_status(s, message, status, error)
+
+    async def _send(self, path: str, payload: Mapping[str, Any], openid: str, summary: str, purpose: str,
+                    contact_id: Optional[int]) -> WeChatResult:
+        if not self.configured:
+            message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "undelivered",
+                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)")
+            return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured", message_id)
+        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None)
+        attempts = 1
+        try:
+            answer, attempts = await self.call(path, payload)
+        except WeChatApiError as exc:
+            answer = {"errcode": exc.errcode, "errmsg": exc.errmsg}
+        code, errmsg = int(answer.get("errcode") or 0), str(answer.get("errmsg") or "")
+        if code == 0:
+            msgid = answer.get("msgid")
+            await asyncio.to_thread(self._finish, message_id, "sent", attempts, None,
+                            f"wx-tpl:{msgid}" if msgid and path.endswith("template/send") else None)
+            return WeChatResult(True, 0, errmsg or "ok", message_id, answer)
+        status = "undelivered" if code in UNREACHABLE else "failed"
+        logger.warning("WeChat %s refused (%d %s)", path, code, errmsg[:80])
+        await asyncio.to_thread(self._finish, message_id, status, attempts, f"wechat {code}: {errmsg}"[:2000])
+        return WeChatResult(False, code, errmsg, message_id, answer)
+
+    # --- the API ----------------------------------------------------------------------------------------
+
+    async def send_text(self, openid: str, text: str, purpose: str = "reply",
+                        contact_id: Optional[int] = None) -> WeChatResult:
+        """A customer-service text message (within 48 h of the customer's last message; ≤ 2048 bytes)."""
+        payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id)
+
+    async def send_template(self, openid: str, template_id: str, data: Mapping[str, Any],
+                            url: Optional[str] = None, purpose: str = "notice",
+                            contact_id: Optional[int] = None) -> WeChatResult:
+        """A template message (notifications outside the 48-hour window); ``data`` values are text or
+        WeChat's ``{"value": ..., "color": ...}``."""
+        fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
+        payload: Dict[str, Any] = {"touser": openid, "template_id": template_id, "data": fields}
+        if url:
+            payload["url"] = url
+        summary = f"[{template_id}] " + "；".join(f"{k}: {v.get('value', '')}" for k, v in fields.items())
+        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id)
+
+    async def create_menu(self, menu: Mapping[str, Any]) -> WeChatResult:
+        """Replace the account's custom menu (``menu/create``)."""
+        if not self.configured:
+            return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured")
+        try:
+            answer, _attempts = await self.call("/cgi-bin/menu/create", menu)
+        except WeChatApiError as exc:
+            return WeChatResult(False, exc.errcode, exc.errmsg)
+        code = int(answer.get("errcode") or 0)
+        return WeChatResult(code == 0, code, str(answer.get("errmsg") or ""), None, answer)
+
+
+_client: Optional[WeChatApiClient] = None
+
+
+def get_wechat_client() -> WeChatApiClient:
+    """The process-wide client for the configuration."""
+    global _client
+    if _client is None:
+        _client = WeChatApiClient(get_settings())
+    return _client
+
+
+__all__ = ["WeChatApiClient", "WeChatResult", "WeChatApiError", "get_wechat_client", "TOKEN_ERRORS",
+           "UNREACHABLE", "ERR_TRANSPORT", "ERR_NOT_CONFIGURED"]

@@ -1,0 +1,41 @@
+"""De-duplication of WeChat's retries: in one process, and across processes through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from bot.channels.wechat_dedup import SeenStore
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def test_in_process_first_claim_wins():
+    store = SeenStore()
+    assert await store.claim("gh:msg:1")
+    assert not await store.claim("gh:msg:1")
+    assert await store.claim("gh:msg:2")
+
+
+async def test_in_process_claims_expire():
+    store = SeenStore(ttl_s=0)
+    assert await store.claim("gh:msg:1")
+    assert await store.claim("gh:msg:1")
+
+
+async def test_across_processes_exactly_one_claim_wins():
+    """Two stores stand for two Rasa processes behind a load balancer, racing for WeChat's 3 retries."""
+    key = f"gh:msg:{secrets.randbits(60)}"
+    first, second = SeenStore(REDIS_URL), SeenStore(REDIS_URL)
+    outcomes = await asyncio.gather(*(store.claim(key) for _ in range(3) for store in (first, second)))
+    assert sorted(outcomes) == [False] * 5 + [True]
+    assert not await SeenStore(REDIS_URL).claim(key)  # a third process later: still a retry
+    for store in (first, second):
+        await store.close()
+
+
+async def test_redis_down_falls_back_to_this_process():
+    store = SeenStore("redis://127.0.0.1:1/0")
+    assert await store.claim("gh:msg:7")
+    assert not await store.claim("gh:msg:7")
+    await store.close()
