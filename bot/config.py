@@ -58,6 +58,10 @@ class Settings:
     rest_channel_enabled: bool = False
     console_hours: str = "08:00-20:00"
     console_cookie_secure: bool = True
+    console_session_idle_minutes: int = 30
+    console_session_max_hours: int = 12
+    console_login_ip_limit: int = 20
+    console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
 
     @property
@@ -109,6 +113,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rest_channel_enabled=_flag(get("REST_CHANNEL_ENABLED"), False),
         console_hours=get("CONSOLE_HOURS") or defaults.console_hours,
         console_cookie_secure=_flag(get("CONSOLE_COOKIE_SECURE"), True),
+        console_session_idle_minutes=int(get("CONSOLE_SESSION_IDLE_MINUTES") or defaults.console_session_idle_minutes),
+        console_session_max_hours=int(get("CONSOLE_SESSION_MAX_HOURS") or defaults.console_session_max_hours),
+        console_login_ip_limit=int(get("CONSOLE_LOGIN_IP_LIMIT") or defaults.console_login_ip_limit),
+        console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
         log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
     )
 

@@ -28,6 +28,11 @@ TICKET_TYPE_LABELS = {
     "callback": "回电请求",
 }
 
+# --- console (sent to the customer when an agent takes over, hands back or closes the conversation)
+CONSOLE_TAKEOVER = "您好，人工客服已为您接入，请问有什么可以帮您？"
+CONSOLE_HANDBACK = "人工服务已结束，接下来由智能客服继续为您服务。如需再次转人工，请回复“转人工”。"
+CONSOLE_RATING_PROMPT = "本次人工服务已结束，感谢您的耐心。请为本次服务打分：回复1到5的数字（5分为非常满意）。"
+
 # --- sms (the SMS channel answers these itself, before Rasa; keep each within one 70-character segment)
 SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复任意内容即可。"
 SMS_MEDIA_PLACEHOLDER = "[彩信]"  # how a picture-only SMS appears in the transcript

@@ -117,3 +117,25 @@ def authenticate(s: Session, username: str, password: str, now: datetime | None 
     user.locked_until = None
     audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, now=now)
     return user
+
+
+def set_active(s: Session, user: StaffUser, active: bool, actor: str, now: datetime | None = None) -> StaffUser:
+    """Enable or disable a staff user. A disabled user cannot sign in and every open session of theirs
+    stops working at its next request (the console checks ``active`` on each one)."""
+    if user.active != active:
+        user.active = active
+        audit.record(s, actor, "staff.enable" if active else "staff.disable", "staff", user.username, now=now)
+    return user
+
+
+def reset_password(s: Session, user: StaffUser, actor: str, password: str | None = None,
+                   now: datetime | None = None) -> str:
+    """Give ``user`` a new password (a strong generated one unless given) and lift any lockout."""
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < 10:
+        raise StaffError("password must be at least 10 characters")
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(s, actor, "staff.reset_password", "staff", user.username, now=now)
+    return password

@@ -1,0 +1,406 @@
+"""The agent console at ``/console/``: pages and JSON endpoints, mounted into the Rasa server like a
+channel (``credentials.yml``: ``bot.console.channel.ConsoleInput: {}``), so it shares the process's
+tracker store, lock store and outbound senders.
+
+Every endpoint goes through :func:`endpoint`: it finds the server-side session behind the cookie,
+checks the CSRF token on state-changing requests and the caller's permission, and maps refusals to
+HTTP answers (401 signed out, 403 not allowed, 404, 409 taken). The work itself is in
+:mod:`bot.console.service` (records) and :mod:`bot.console.tracker` (Rasa).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import secrets
+import string
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Tuple
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import messages
+from bot.channels.common import in_thread
+from bot.config import get_settings
+from bot.console import canned, service, sessions, tracker
+from bot.console.permissions import ConsoleError, Principal
+from bot.console.throttle import Throttle, make_throttle
+from bot.db import session_scope
+from bot.domain import staff
+from bot.messaging import deliver
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "powerbot_console"
+LOGIN_COOKIE = "powerbot_console_login"
+CSRF_HEADER = "X-CSRF-Token"
+PREFIX = "/console"
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+}
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def lifetimes() -> sessions.Lifetimes:
+    settings = get_settings()
+    return sessions.Lifetimes(timedelta(minutes=settings.console_session_idle_minutes),
+                              timedelta(hours=settings.console_session_max_hours))
+
+
+def _unit(fn: Callable[..., Any], *args: Any) -> Any:
+    """One database unit of work around a service function."""
+    with session_scope() as s:
+        return fn(s, *args)
+
+
+def _authenticate(token: str | None, csrf: str | None, write: bool) -> Tuple[Principal | None, str]:
+    """(principal, csrf token) of a live session; (None, reason) otherwise."""
+    with session_scope() as s:
+        row = sessions.load(s, token, lifetimes())
+        if row is None:
+            return None, "signed_out"
+        principal = Principal.of(row.staff)
+        if write and not sessions.csrf_ok(row, csrf):
+            return principal, "csrf"
+        return principal, row.csrf_token
+
+
+def _client_ip(request: Request) -> str:
+    # remote_addr is only filled from proxy headers Sanic is configured to trust; else the peer address
+    return (request.remote_addr or request.ip or "unknown")[:64]
+
+
+def _error(exc: ConsoleError) -> HTTPResponse:
+    return response.json({"error": exc.code, "message": exc.message, **exc.info}, status=exc.status)
+
+
+def _body(request: Request) -> Dict[str, Any]:
+    try:
+        data = request.json
+    except Exception:
+        raise ConsoleError(400, "bad_json", "请求格式不正确") from None
+    return data if isinstance(data, dict) else {}
+
+
+def endpoint(permission: str | None = None, write: bool = False) -> Callable[[Handler], Handler]:
+    """Wrap a JSON endpoint: session, CSRF (for ``write``), permission, error mapping, denial audit."""
+
+    def wrap(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        async def handler(request: Request, **kwargs: Any) -> HTTPResponse:
+            principal: Principal | None = None
+            try:
+                csrf = request.headers.get(CSRF_HEADER)
+                principal, state = await in_thread(
+                    _authenticate, request.cookies.get(SESSION_COOKIE), csrf, write)
+                if principal is None:
+                    raise ConsoleError(401, "signed_out", "登录已失效，请重新登录")
+                if state == "csrf":
+                    raise ConsoleError(403, "csrf", "请求校验失败，请刷新页面后重试")
+                if permission:
+                    principal.require(permission)
+                return await fn(request, principal, **kwargs)
+            except ConsoleError as exc:
+                if principal is not None and exc.status == 403:
+                    try:
+                        await in_thread(_unit, service.record_denied, principal,
+                                        f"{request.method} {request.path}", exc.code)
+                    except Exception:
+                        logger.exception("could not audit a refused console request")
+                return _error(exc)
+            except tracker.BotNotReady:
+                return _error(ConsoleError(503, "bot_not_ready", "机器人尚未就绪，请稍后重试"))
+
+        return handler
+
+    return wrap
+
+
+def _template(name: str, **values: str) -> str:
+    text = (HERE / "templates" / name).read_text(encoding="utf-8")
+    return string.Template(text).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
+
+
+def _set_cookie(resp: HTTPResponse, name: str, value: str, path: str, max_age: int | None = None) -> None:
+    resp.cookies[name] = value
+    cookie = resp.cookies[name]
+    cookie["path"] = path
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    if get_settings().console_cookie_secure:
+        cookie["secure"] = True
+    if max_age is not None:
+        cookie["max-age"] = max_age
+
+
+def _clear_cookie(resp: HTTPResponse, name: str, path: str) -> None:
+    _set_cookie(resp, name, "", path, max_age=0)
+
+
+async def _deliver(sender_id: str, text: str, purpose: str) -> deliver.Delivery:
+    """Send through the customer's channel; a failure is reported to the agent, never raised."""
+    try:
+        return await deliver.send_to_conversation(sender_id, text, purpose=purpose)
+    except Exception as exc:
+        logger.exception("console message to %s not delivered", sender_id)
+        return deliver.Delivery("none", "failed", type(exc).__name__)
+
+
+async def _said(agent: Any, conv: service.Conversation, text: str, author: str) -> None:
+    """Add the message to Rasa's history; it went out already, so a failure here is only logged."""
+    try:
+        await tracker.said(agent, conv.sender_id, text, author)
+    except Exception:
+        logger.exception("could not add a console message to the tracker of %s", conv.sender_id)
+
+
+async def _notify(agent: Any, conv: service.Conversation, text: str) -> Dict[str, str]:
+    delivery = await _deliver(conv.sender_id, text, "notice")
+    await in_thread(_unit, service.record_notice, conv, text)
+    await _said(agent, conv, text, "system")
+    return {"channel": delivery.channel, "status": delivery.status}
+
+
+class ConsoleInput(InputChannel):
+    """Not a customer channel: the staff console, mounted at ``/console`` through Rasa's channel hook."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "console"
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def url_prefix(self) -> str:
+        return PREFIX  # absolute: Rasa joins it onto /webhooks/ and keeps ours
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = get_settings()
+        return build_blueprint(make_throttle(settings.redis_url, settings.console_login_ip_limit))
+
+
+def build_blueprint(throttle: Throttle) -> Blueprint:
+    bp = Blueprint("powerbot_console", __name__)
+    bp.static("/static", str(HERE / "static"), name="console_static")
+
+    @bp.middleware("response")
+    async def security_headers(request: Request, resp: HTTPResponse) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
+
+    # ------------------------------------------------------------------------------ pages, sign-in
+
+    @bp.route("/", methods=["GET"])
+    async def app_page(request: Request) -> HTTPResponse:
+        principal, csrf = await in_thread(_authenticate, request.cookies.get(SESSION_COOKIE), None, False)
+        if principal is None:
+            return response.redirect(f"{PREFIX}/login", status=303)
+        return response.html(_template("app.html", csrf=csrf, display_name=principal.display_name,
+                                       username=principal.username, role=principal.role))
+
+    def login_page(error: str = "", status: int = 200) -> HTTPResponse:
+        token = secrets.token_urlsafe(24)
+        resp = response.html(_template("login.html", csrf=token, error=error), status=status)
+        _set_cookie(resp, LOGIN_COOKIE, token, f"{PREFIX}/login", max_age=3600)
+        return resp
+
+    @bp.route("/login", methods=["GET"])
+    async def login_form(request: Request) -> HTTPResponse:
+        return login_page()
+
+    def sign_in(username: str, password: str, ip: str) -> Tuple[str | None, str]:
+        with session_scope() as s:
+            try:
+                user = staff.authenticate(s, username, password)
+            except staff.StaffError as exc:
+                return None, str(exc)  # the failure count and its audit entry are committed
+            sessions.purge_expired(s, lifetimes())
+            token, _row = sessions.create(s, user, lifetimes(), ip)
+            return token, ""
+
+    @bp.route("/login", methods=["POST"])
+    async def login(request: Request) -> HTTPResponse:
+        ip = _client_ip(request)
+        wait = await in_thread(throttle.blocked, ip)
+        if wait:
+            resp = login_page("尝试次数过多，请稍后再试", status=429)
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        form = request.form or {}
+        presented, expected = form.get("csrf_token") or "", request.cookies.get(LOGIN_COOKIE) or ""
+        if not expected or not secrets.compare_digest(presented.encode(), expected.encode()):
+            return login_page("页面已过期，请重新登录", status=403)
+        username = (form.get("username") or "").strip()[:40]
+        password = (form.get("password") or "")[:200]
+        token, problem = await in_thread(sign_in, username, password, ip)
+        if token is None:
+            await in_thread(throttle.failed, ip)
+            return login_page(problem or "用户名或密码错误", status=401)
+        resp = response.redirect(f"{PREFIX}/", status=303)
+        _set_cookie(resp, SESSION_COOKIE, token, PREFIX)
+        _clear_cookie(resp, LOGIN_COOKIE, f"{PREFIX}/login")
+        return resp
+
+    def sign_out(token: str | None, csrf: str) -> bool:
+        with session_scope() as s:
+            row = sessions.load(s, token, lifetimes())
+            if row is None or not sessions.csrf_ok(row, csrf):
+                return False
+            sessions.revoke(s, token)
+            return True
+
+    @bp.route("/logout", methods=["POST"])
+    async def logout(request: Request) -> HTTPResponse:
+        form = request.form or {}
+        csrf = request.headers.get(CSRF_HEADER) or form.get("csrf_token") or ""
+        if not await in_thread(sign_out, request.cookies.get(SESSION_COOKIE), csrf):
+            return response.json({"error": "csrf", "message": "请求校验失败，请刷新页面后重试"}, status=403)
+        resp = response.redirect(f"{PREFIX}/login", status=303)
+        _clear_cookie(resp, SESSION_COOKIE, PREFIX)
+        return resp
+
+    # --------------------------------------------------------------------------------- read APIs
+
+    @bp.route("/api/me", methods=["GET"])
+    @endpoint()
+    async def me(request: Request, p: Principal) -> HTTPResponse:
+        return response.json({"username": p.username, "display_name": p.display_name, "role": p.role,
+                              "permissions": sorted(p.permissions)})
+
+    @bp.route("/api/queue", methods=["GET"])
+    @endpoint("queue.view")
+    async def queue(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.queue_view, p))
+
+    @bp.route("/api/canned", methods=["GET"])
+    @endpoint("conversation.reply")
+    async def canned_replies(request: Request, p: Principal) -> HTTPResponse:
+        return response.json({"replies": await in_thread(canned.load, get_settings().console_canned_replies_file)})
+
+    @bp.route("/api/conversations/<hid:int>", methods=["GET"])
+    @endpoint("queue.view")
+    async def conversation(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.conversation_view, p, hid))
+
+    @bp.route("/api/conversations/<hid:int>/transcript", methods=["GET"])
+    @endpoint("queue.view")
+    async def transcript(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        try:
+            after = int(request.args.get("after") or 0)
+        except ValueError:
+            raise ConsoleError(400, "bad_query", "参数不正确") from None
+        return response.json(await in_thread(_unit, service.transcript_since, p, hid, after))
+
+    # ------------------------------------------------------------------------------- conversation
+
+    @bp.route("/api/conversations/<hid:int>/take", methods=["POST"])
+    @endpoint("conversation.take", write=True)
+    async def take(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        force = bool(_body(request).get("force"))
+        conv = await in_thread(_unit, service.take, p, hid, force)
+        agent = request.app.ctx.agent
+        # silence the bot before telling the customer; a failure leaves the agent owning the
+        # conversation and the retry (a no-op take for its owner) pauses again
+        await tracker.pause(agent, conv.sender_id)
+        notice = await _notify(agent, conv, messages.CONSOLE_TAKEOVER) if conv.notify else None
+        return response.json({"handoff_id": conv.handoff_id, "taken": True, "notice": notice})
+
+    @bp.route("/api/conversations/<hid:int>/reply", methods=["POST"])
+    @endpoint("conversation.reply", write=True)
+    async def reply(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        text = service.clean_reply(_body(request).get("text"))
+        conv = await in_thread(_unit, service.owned, p, hid, "conversation.reply")
+        delivery = await _deliver(conv.sender_id, text, "agent")
+        entry = await in_thread(_unit, service.record_reply, p, conv, text, delivery)
+        await _said(request.app.ctx.agent, conv, text, service.author(p))
+        return response.json({"entry": entry, "delivery": {"channel": delivery.channel, "status": delivery.status}})
+
+    async def finish(request: Request, p: Principal, hid: int, kind: str) -> HTTPResponse:
+        agent = request.app.ctx.agent
+        conv = await in_thread(_unit, service.owned, p, hid, f"conversation.{kind}")
+        # resume first: if Rasa fails, nothing has changed and the agent can simply try again
+        await tracker.resume(agent, conv.sender_id)
+        try:
+            await in_thread(_unit, service.finish, p, hid, kind)
+        except ConsoleError:
+            if await in_thread(_unit, service.is_active, hid):
+                await tracker.pause(agent, conv.sender_id)  # taken over meanwhile: it stays with the new owner
+            raise
+        text = messages.CONSOLE_HANDBACK if kind == "handback" else messages.CONSOLE_RATING_PROMPT
+        return response.json({"handoff_id": hid, "status": "closed", "notice": await _notify(agent, conv, text)})
+
+    @bp.route("/api/conversations/<hid:int>/handback", methods=["POST"])
+    @endpoint("conversation.handback", write=True)
+    async def handback(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return await finish(request, p, hid, "handback")
+
+    @bp.route("/api/conversations/<hid:int>/close", methods=["POST"])
+    @endpoint("conversation.close", write=True)
+    async def close(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return await finish(request, p, hid, "close")
+
+    @bp.route("/api/conversations/<hid:int>/tickets", methods=["POST"])
+    @endpoint("ticket.create", write=True)
+    async def create_ticket(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.create_ticket, p, hid, _body(request)), status=201)
+
+    @bp.route("/api/conversations/<hid:int>/tickets/<ticket_no:str>/status", methods=["POST"])
+    @endpoint("ticket.update", write=True)
+    async def ticket_status(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.set_ticket_status, p, hid, ticket_no, _body(request)))
+
+    @bp.route("/api/conversations/<hid:int>/reveal", methods=["POST"])
+    @endpoint("pii.reveal", write=True)
+    async def reveal(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.reveal, p, hid, _body(request)))
+
+    # ------------------------------------------------------------------------------ audit, staff
+
+    @bp.route("/api/audit", methods=["GET"])
+    @endpoint("audit.view")
+    async def audit_log(request: Request, p: Principal) -> HTTPResponse:
+        args = {k: request.args.get(k) for k in ("before", "limit", "actor", "action")}
+        return response.json(await in_thread(_unit, service.audit_view, p, args))
+
+    @bp.route("/api/staff", methods=["GET"])
+    @endpoint("staff.manage")
+    async def staff_list(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.staff_list, p))
+
+    @bp.route("/api/staff", methods=["POST"])
+    @endpoint("staff.manage", write=True)
+    async def staff_add(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.staff_add, p, _body(request)), status=201)
+
+    @bp.route("/api/staff/<username:str>/disable", methods=["POST"])
+    @endpoint("staff.manage", write=True)
+    async def staff_disable(request: Request, p: Principal, username: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.staff_set_active, p, username, False))
+
+    @bp.route("/api/staff/<username:str>/enable", methods=["POST"])
+    @endpoint("staff.manage", write=True)
+    async def staff_enable(request: Request, p: Principal, username: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.staff_set_active, p, username, True))
+
+    @bp.route("/api/staff/<username:str>/reset-password", methods=["POST"])
+    @endpoint("staff.manage", write=True)
+    async def staff_reset(request: Request, p: Principal, username: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.staff_reset_password, p, username))
+
+    return bp

@@ -1,0 +1,59 @@
+"""Who is asking, and what they may do — decided on the server for every console request.
+
+The role → permission map is the domain's (:data:`bot.domain.staff.PERMISSIONS`); the console only
+asks it. Buttons the page hides for a role are a convenience, never the protection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import FrozenSet
+
+from bot.domain.models import Handoff, StaffUser
+from bot.domain.staff import PERMISSIONS
+
+
+class ConsoleError(Exception):
+    """A refused console request: HTTP ``status``, a stable ``code`` and a message for the agent."""
+
+    def __init__(self, status: int, code: str, message: str = "", **info: object) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message, self.info = status, code, message or code, info
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in staff user of one request (a detached snapshot, safe across threads)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    permissions: FrozenSet[str]
+
+    @classmethod
+    def of(cls, user: StaffUser) -> Principal:
+        perms = frozenset(PERMISSIONS.get(user.role, set())) if user.active else frozenset()
+        return cls(user.id, user.username, user.display_name, user.role, perms)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return f"staff:{self.username}"
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        if permission not in self.permissions:
+            raise ConsoleError(403, "forbidden", "没有执行此操作的权限", permission=permission)
+
+
+def may_view(principal: Principal, handoff: Handoff) -> bool:
+    """A waiting conversation is visible to whoever sees the queue (to decide whether to take it);
+    a taken or finished one to its owner and to those who see all conversations."""
+    if principal.can("conversation.view_all"):
+        return True
+    if handoff.status == "waiting":
+        return principal.can("queue.view")
+    return handoff.owner_id == principal.id
