@@ -1,0 +1,139 @@
+"""Handing over to an agent (asked, misunderstood twice, complaint), fallback, and satisfaction ratings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.common import DomainAction, Events, latest_text, source_key, utter
+from bot.config import get_settings
+from bot.domain import handoffs, tickets
+from bot.domain.models import Contact, SatisfactionRating, Ticket
+from bot.nlu.normalize import to_halfwidth
+
+_RATING_WORDS = [
+    (re.compile(r"非常满意|很满意|特别满意|超级满意|好评|满分|五星"), 5),
+    (re.compile(r"非常不满意|很不满意|极差|太差|差评|垃圾"), 1),
+    (re.compile(r"不满意|不太满意|不好"), 2),
+    (re.compile(r"一般|还行|凑合|马马虎虎"), 3),
+    (re.compile(r"满意|挺好|不错|很好"), 4),
+]
+_CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+def parse_rating(text: str) -> Optional[int]:
+    """1–5 from "5", "5分", "打四分", "五星", "非常满意", "一般" …; None when it is no rating."""
+    text = to_halfwidth(text or "").strip()
+    m = re.search(r"(?<!\d)([1-5])(?!\d)", text) or re.search(r"([一二两三四五])(?:分|星|颗星)", text)
+    if m:
+        value = m.group(1)
+        return int(value) if value.isdigit() else _CN_SCORE[value]
+    for pattern, score in _RATING_WORDS:
+        if pattern.search(text):
+            return score
+    return None
+
+
+def ask_rating(dispatcher: CollectingDispatcher, ticket: Ticket) -> Events:
+    """Ask once for a 1–5 rating of the service that created ``ticket``."""
+    utter(dispatcher, "utter_ask_rating")
+    return [SlotSet("rating_for", str(ticket.id))]
+
+
+def request_agent(s: Session, contact: Contact, tracker: Tracker, reason: str, dispatcher: CollectingDispatcher,
+                  after_hours_ticket: bool = True) -> Events:
+    """Queue the conversation for an agent and tell the customer their place; outside staffed hours
+    record a call-back request instead."""
+    settings = get_settings()
+    if not handoffs.staffed(settings.console_hours):
+        if after_hours_ticket:
+            ticket = tickets.create(s, "callback", contact.channel, latest_text(tracker) or "请求人工服务",
+                                    contact=contact, source_key=source_key(tracker))
+            utter(dispatcher, "utter_handoff_after_hours", hours=settings.console_hours, ticket_no=ticket.ticket_no)
+        return []
+    existing = handoffs.open_for(s, tracker.sender_id)
+    if existing is not None:
+        utter(dispatcher, "utter_handoff_already", position=handoffs.position(s, existing))
+        return []
+    handoff = handoffs.request(s, tracker.sender_id, contact.channel, reason, contact=contact,
+                               last_intent=_last_understood_intent(tracker))
+    utter(dispatcher, "utter_handoff_queued", ahead=handoffs.position(s, handoff) - 1)
+    return []
+
+
+def _last_understood_intent(tracker: Tracker) -> Optional[str]:
+    """The newest intent the bot understood (shown to the agent)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if name and name not in ("nlu_fallback", "request_human"):
+                return name
+    return None
+
+
+class ActionRequestHuman(DomainAction):
+    def name(self) -> Text:
+        return "action_request_human"
+
+    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> Events:
+        return [SlotSet("next_step", "done")] + request_agent(s, contact, tracker, "asked", dispatcher)
+
+
+def _previous_turn_was_fallback(tracker: Tracker) -> bool:
+    """Did the bot also fail to understand the customer's previous message?"""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif users == 1 and event.get("event") == "action" and event.get("name") == "action_fallback":
+            return True
+    return False
+
+
+class ActionFallback(DomainAction):
+    """Not understood: ask to rephrase; the second time in a row, hand over to an agent."""
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> Events:
+        if _previous_turn_was_fallback(tracker):
+            utter(dispatcher, "utter_handoff_misunderstood")
+            return [SlotSet("next_step", "done")] + request_agent(s, contact, tracker, "misunderstood", dispatcher)
+        utter(dispatcher, "utter_default")
+        return [SlotSet("next_step", "done")]
+
+
+class ActionRecordRating(DomainAction):
+    """Store a 1–5 rating for the ticket or the agent conversation it was asked for."""
+
+    def name(self) -> Text:
+        return "action_record_rating"
+
+    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> Events:
+        score = parse_rating(latest_text(tracker))
+        if score is None:
+            utter(dispatcher, "utter_default")
+            return []
+        handoff = handoffs.awaiting_rating(s, tracker.sender_id)
+        ticket_id = tracker.get_slot("rating_for")
+        if handoff is not None:
+            handoffs.rate(s, handoff, score)
+        else:
+            s.add(SatisfactionRating(contact_id=contact.id, sender_id=tracker.sender_id, score=score,
+                                     ticket_id=int(ticket_id) if ticket_id and ticket_id.isdigit() else None))
+        utter(dispatcher, "utter_rating_thanks" if score >= 3 else "utter_rating_sorry")
+        return [SlotSet("rating_for", None), SlotSet("next_step", "done")]
+
+
+__all__ = ["ask_rating", "request_agent", "parse_rating"]

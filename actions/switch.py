@@ -1,0 +1,72 @@
+"""Changing the subject: the customer asks something else while the bot waits for a form answer, or
+says something no rule expects. The form is left and the new request is answered as if it came first.
+
+Configured as the RulePolicy's core fallback action (config.yml), so every unforeseen dialogue state
+ends here instead of in silence.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.accounts import ActionBindAccount
+from actions.billing import ActionQueryBalance, ActionQueryBill, ActionQueryUsage
+from actions.common import Events, latest_intent, utter
+from actions.faq import ActionFaq
+from actions.handoff import ActionFallback, ActionRecordRating, ActionRequestHuman
+from actions.hazards import ActionHazardAdvice, ActionShareImage, ActionShareLocation
+from actions.inform import ActionHandleInform
+from actions.outages import ActionPlannedOutage, ActionRepairProgress
+from actions.services import ActionBusinessApplication, ActionComplaint, ActionMeterIssue
+from actions.tariffs import ActionTariff
+
+HANDLERS: Dict[str, Action] = {
+    "query_bill": ActionQueryBill(),
+    "query_balance": ActionQueryBalance(),
+    "query_usage": ActionQueryUsage(),
+    "bind_account": ActionBindAccount(),
+    "inform": ActionHandleInform(),
+    "query_repair_progress": ActionRepairProgress(),
+    "query_planned_outage": ActionPlannedOutage(),
+    "query_tariff": ActionTariff(),
+    "payment_methods": ActionFaq(),
+    "business_application": ActionBusinessApplication(),
+    "complaint": ActionComplaint(),
+    "meter_issue": ActionMeterIssue(),
+    "request_human": ActionRequestHuman(),
+    "rate": ActionRecordRating(),
+    "share_image": ActionShareImage(),
+    "share_location": ActionShareLocation(),
+    "nlu_fallback": ActionFallback(),
+}
+UTTERANCES = {
+    "greet": "utter_greet", "goodbye": "utter_goodbye", "thank": "utter_thank", "out_of_scope": "utter_out_of_scope",
+    "affirm": "utter_anything_else", "deny": "utter_anything_else", "subscribe": "utter_welcome",
+    "voice_unrecognized": "utter_voice_unrecognized", "unsupported_message": "utter_unsupported",
+}
+
+
+class ActionSwitchTopic(Action):
+    def name(self) -> Text:
+        return "action_switch_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Events:
+        intent = latest_intent(tracker)
+        events: Events = []
+        if tracker.active_loop.get("name"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        handler: Optional[Action] = HANDLERS.get(intent)
+        if handler is not None:
+            return events + list(await handler.run(dispatcher, tracker, domain))
+        if intent == "report_hazard":
+            events += list(await ActionHazardAdvice().run(dispatcher, tracker, domain))
+        if intent in ("report_outage", "report_hazard"):
+            # a new report: its form starts over (rules in data/rules/dialogue.yml)
+            return events + [SlotSet("address", None), SlotSet("detail", None),
+                             SlotSet("next_step", "restart_" + intent)]
+        utter(dispatcher, UTTERANCES.get(intent, "utter_default"))
+        return events + [SlotSet("next_step", "done")]
