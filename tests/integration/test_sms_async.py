@@ -3,23 +3,19 @@ WeChat fallback when the customer-service window is closed (45015), and an event
 while Twilio is slow.
 
 A bot of its own (module fixture): ``SMS_REPLY_BUDGET_S=0`` and ``WECHAT_REPLY_BUDGET_S=0`` make every answer
-go out asynchronously, ``REDIS_URL`` puts de-duplication and choices in Redis, and WeChat's API is a small
-local server that answers every customer-service message with 45015 (the 48-hour window has closed).
+go out asynchronously, ``REDIS_URL`` puts de-duplication and choices in Redis, and WeChat's API is the
+session's fake WeChat API (tests/fakes/wechat.py), told to answer 45015 (the 48-hour window has closed).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
-import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Iterator, List, Tuple
 from xml.etree import ElementTree
 
 import pytest
@@ -31,54 +27,15 @@ from bot.domain import bindings, contacts, transcript
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
 from tests.conftest import _TMP
 from tests.fakes.twilio import FakeTwilioApi
-from tests.harness import TEST_WECHAT_TOKEN, BotProcesses, start_bot
+from tests.fakes.wechat import WeChatClient, new_openid
+from tests.harness import BotProcesses, start_bot
 from tests.integration.records import seed
 
 pytestmark = pytest.mark.rasa
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-OPENID = "oWxSmsFallbackTest000001"
+OPENID = new_openid("oSmsFallback")
 FALLBACK_PHONE = "13900002222"  # account 5100000102, bound to OPENID below
-
-
-class WindowClosedWeChatApi:
-    """WeChat's API with the customer-service window closed: tokens are issued, every message gets 45015."""
-
-    def __init__(self) -> None:
-        self.sent: List[Dict[str, object]] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _json(self, payload: Dict[str, object]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                if self.path.startswith("/cgi-bin/token"):
-                    self._json({"access_token": "test-access-token", "expires_in": 7200})
-                else:
-                    self._json({"errcode": 40001, "errmsg": "invalid credential"})
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                api.sent.append(payload)
-                self._json({"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"})
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="fake-wechat-45015", daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -104,21 +61,12 @@ def twilio() -> Iterator[FakeTwilioApi]:
 
 
 @pytest.fixture(scope="module")
-def wechat_api() -> Iterator[WindowClosedWeChatApi]:
-    api = WindowClosedWeChatApi()
-    yield api
-    api.stop()
-
-
-@pytest.fixture(scope="module")
-def async_bot(async_db, twilio, wechat_api, tmp_path_factory) -> Iterator[BotProcesses]:
+def async_bot(async_db, twilio, fake_wechat_api, tmp_path_factory) -> Iterator[BotProcesses]:
     env = {
+        **fake_wechat_api.bot_env(),
         **twilio.bot_env(),
         "SMS_REPLY_BUDGET_S": "0",
         "WECHAT_REPLY_BUDGET_S": "0",
-        "WECHAT_APPID": "wxtest0000000000",
-        "WECHAT_SECRET": "test-wechat-secret",
-        "WECHAT_API_BASE_URL": wechat_api.url,
         "REDIS_URL": REDIS_URL,
     }
     bot = start_bot(Path(tmp_path_factory.mktemp("sms-async-bot")), async_db, env)
@@ -187,25 +135,11 @@ def test_a_retried_message_is_answered_once_across_servers(async_bot, twilio, as
     assert len(inbound) == 1 and len(twilio.messages(to=e164)) == 1
 
 
-def post_wechat_text(bot: BotProcesses, openid: str, text: str) -> Tuple[int, str]:
-    """A signed plain-mode WeChat text message, as WeChat's servers post it."""
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    signature = hashlib.sha1("".join(sorted([TEST_WECHAT_TOKEN, timestamp, nonce])).encode()).hexdigest()
-    query = urllib.parse.urlencode({"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid})
-    xml = (f"<xml><ToUserName><![CDATA[gh_test00000001]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-           f"<Content><![CDATA[{text}]]></Content><MsgId>{int(time.time() * 1000)}</MsgId></xml>")
-    req = urllib.request.Request(f"{bot.url}/webhooks/wechat/webhook?{query}", data=xml.encode(), method="POST",
-                                 headers={"Content-Type": "text/xml"})
-    with urllib.request.urlopen(req, timeout=20) as resp:
-        return resp.status, resp.read().decode()
-
-
-def test_a_wechat_answer_refused_with_45015_reaches_the_phone_by_sms(async_bot, twilio, wechat_api, async_db):
+def test_a_wechat_answer_refused_with_45015_reaches_the_phone_by_sms(async_bot, twilio, fake_wechat_api, async_db):
     e164 = "+86" + FALLBACK_PHONE
-    status, body = post_wechat_text(async_bot, OPENID, "你好")
-    assert status == 200 and body == "success"  # the answer goes through the customer-service API
-    twilio.wait_for(lambda: [m for m in wechat_api.sent if m.get("touser") == OPENID], what="the WeChat attempt")
+    fake_wechat_api.fail_next(45015, touser=OPENID, times=3)  # the customer's 48-hour window has closed
+    wechat = WeChatClient(async_bot.url + "/webhooks/wechat/webhook")
+    assert wechat.post(wechat.text(OPENID, "你好")).is_success  # the answer goes through the customer-service API
     sent = twilio.wait_for(lambda: twilio.messages(to=e164), what="the SMS fallback")
     assert len(sent) == 1 and "智能客服" in sent[0].body
     record = twilio.wait_for(lambda: sms_record(async_db, sent[0].sid), what="the MessageSid saved")
@@ -217,8 +151,9 @@ def test_a_wechat_answer_refused_with_45015_reaches_the_phone_by_sms(async_bot, 
     twilio.wait_for(delivered, what="the signed delivered callback")
     assert message_status(async_db, record.id)[1][-2:] == ["sent", "delivered"]
     assert [c.http_status for c in twilio.callbacks(sent[0].sid)] == [204, 204]
+    assert fake_wechat_api.sent_to(OPENID) == []
     with session_scope(async_db) as s:
-        wechat = s.scalars(select(OutboundMessage).where(OutboundMessage.channel == "wechat",
+        refused = s.scalars(select(OutboundMessage).where(OutboundMessage.channel == "wechat",
                                                          OutboundMessage.contact_id == record.contact_id)).all()
-        assert [(m.status, "45015" in (m.error or "")) for m in wechat] == [("undelivered", True)]
+        assert [(m.status, "45015" in (m.error or "")) for m in refused] == [("undelivered", True)]
     assert FALLBACK_PHONE not in async_bot.log_text()
