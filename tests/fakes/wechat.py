@@ -37,6 +37,21 @@ from wechatpy.utils import WeChatSigner
 
 from tests.harness import TEST_WECHAT_TOKEN
 
+# The vectors of wechatpy 1.8.18's tests/test_crypto.py (CryptoTestCase): keys, a signed encrypted echostr
+# (it decrypts to 5927782489442352469) and an encrypted text message "test" from "messense".
+VECTOR_TOKEN = "123456"
+VECTOR_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+VECTOR_APPID = "wx49f0ab532d5d035a"
+VECTOR_ECHO = {"msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
+               "nonce": "437374425",
+               "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q=="}
+VECTOR_MESSAGE = """<xml><ToUserName><![CDATA[wx49f0ab532d5d035a]]></ToUserName>
+<Encrypt><![CDATA[RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTdaXpXaG4+BiYyolBug/gYNx410cvkKR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0=]]></Encrypt>
+<AgentID><![CDATA[1]]></AgentID>
+</xml>"""
+VECTOR_MESSAGE_QUERY = {"msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "timestamp": "1411525903",
+                        "nonce": "461056294", "encrypt_type": "aes"}
+
 TEST_APPID = "wxfa4e0000c0ffee01"
 TEST_SECRET = "fake-app-secret-0123456789abcdef"
 

@@ -25,21 +25,16 @@ from bot.channels.wechat_protocol import (
     verify_url,
 )
 from bot.config import ROOT
-from tests.fakes.wechat import WeChatClient, new_openid
-
-# wechatpy 1.8.18, tests/test_crypto.py
-VECTOR_TOKEN = "123456"
-VECTOR_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
-VECTOR_APPID = "wx49f0ab532d5d035a"
-VECTOR_ECHO = {"msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "timestamp": "1411443780",
-               "nonce": "437374425",
-               "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q=="}
-VECTOR_MESSAGE = """<xml><ToUserName><![CDATA[wx49f0ab532d5d035a]]></ToUserName>
-<Encrypt><![CDATA[RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTdaXpXaG4+BiYyolBug/gYNx410cvkKR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0=]]></Encrypt>
-<AgentID><![CDATA[1]]></AgentID>
-</xml>"""
-VECTOR_MESSAGE_QUERY = {"msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "timestamp": "1411525903",
-                        "nonce": "461056294", "encrypt_type": "aes"}
+from tests.fakes.wechat import (
+    VECTOR_AES_KEY,
+    VECTOR_APPID,
+    VECTOR_ECHO,
+    VECTOR_MESSAGE,
+    VECTOR_MESSAGE_QUERY,
+    VECTOR_TOKEN,
+    WeChatClient,
+    new_openid,
+)
 
 PLAIN = Keys(token="plain-token")
 VECTORS = Keys(token=VECTOR_TOKEN, aes_key=VECTOR_AES_KEY, appid=VECTOR_APPID, max_age_s=0)

@@ -1,0 +1,271 @@
+"""The WeChat Official Account channel: ``GET/POST /webhooks/wechat/webhook``.
+
+WeChat waits 5 seconds for an answer, then drops the connection and retries (three times, same MsgId).
+So every message is handled by a background *turn* — record the customer, run Rasa, combine the bot's
+messages — while the HTTP request waits for it at most ``WECHAT_REPLY_BUDGET_S`` (4 s by default):
+
+* the turn finished in time → its answer is the passive reply (XML, encrypted in safe mode);
+* it did not → the request answers ``success`` at once (WeChat stops retrying) and the turn's answer goes
+  out through the customer-service API when it is ready (:func:`bot.messaging.deliver.send_to_conversation`,
+  which falls back to SMS when WeChat cannot reach the customer).
+
+Exactly one of the two happens, once. A retry of a message still being answered in this process joins its
+turn and takes over the reply (WeChat only listens to the newest connection); a retry of a message already
+answered here or by another process (``REDIS_URL``) gets ``success``. If WeChat hangs up while waiting, the
+answer goes out asynchronously instead of being lost.
+
+Nothing slow runs on the event loop: signature checks and AES are microseconds per message; database
+work happens in threads inside the turn, whose duration the request never waits on beyond the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import messages
+from bot.channels.common import RecordingCollector, record_outbound
+from bot.channels.wechat_dedup import SeenStore
+from bot.channels.wechat_menu import current_menu
+from bot.channels.wechat_protocol import (
+    SUCCESS,
+    BadRequest,
+    Inbound,
+    Keys,
+    Refused,
+    combine,
+    open_envelope,
+    parse_inbound,
+    render_reply,
+    verify_url,
+)
+from bot.config import Settings, get_settings
+from bot.db import session_scope
+from bot.domain import contacts, transcript
+from bot.domain.pii import install_log_redaction
+
+logger = logging.getLogger(__name__)
+install_log_redaction()
+
+#: Without WECHAT_TOKEN, the simulator (when enabled) signs with a token that lives only in this process.
+_SIMULATOR_TOKEN = secrets.token_hex(16)
+
+
+def wechat_keys(settings: Optional[Settings] = None) -> Keys:
+    """The keys requests are verified with (:class:`Refused` when there is no token)."""
+    settings = settings or get_settings()
+    token = settings.wechat_token or (_SIMULATOR_TOKEN if settings.simulator_enabled else None)
+    if not token:
+        raise Refused("WECHAT_TOKEN is not set")
+    return Keys(token=token, aes_key=settings.wechat_aes_key, appid=settings.wechat_appid,
+                max_age_s=settings.wechat_signature_max_age_s)
+
+
+PENDING, PASSIVE, ASYNC = "pending", "passive", "async"
+
+
+class Turn:
+    """One customer message being answered, and which of WeChat's requests for it carries the answer."""
+
+    def __init__(self, inbound: Inbound) -> None:
+        self.inbound = inbound
+        self.done = asyncio.Event()
+        self.chunks: List[str] = []
+        self.state = PENDING  # pending → passive (a request took the answer) | async (sent via the API)
+        self.latest = 0  # the newest request waiting for this turn; only it may take the passive reply
+        self.delivered = False
+
+
+def _note_inbound(inbound: Inbound) -> None:
+    """The customer's side of a message, in one unit of work: contact, 48-hour window, scene, transcript."""
+    with session_scope() as s:
+        contact = contacts.get_or_create(s, "wechat", inbound.openid)
+        if inbound.unsubscribe:
+            contact.active = False
+        elif inbound.opens_window:
+            contacts.mark_inbound(s, contact)
+        if inbound.subscribe_scene:
+            contact.subscribe_scene = inbound.subscribe_scene
+        if inbound.transcript_text:
+            transcript.append(s, inbound.sender_id, "wechat", "in", "customer", inbound.transcript_text)
+
+
+def _has_customer_side(inbound: Inbound) -> bool:
+    return bool(inbound.transcript_text or inbound.unsubscribe or inbound.opens_window or inbound.subscribe_scene
+                or inbound.rasa_text or inbound.channel_reply)
+
+
+class WeChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        return cls()
+
+    def __init__(self) -> None:
+        self._turns: Dict[str, Turn] = {}
+        self._seen: Optional[SeenStore] = None
+        self._background: Set[asyncio.Task[Any]] = set()
+
+    # --- HTTP ---------------------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("powerbot_wechat", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            try:
+                echostr = verify_url(wechat_keys(), _args(request))
+            except Refused as exc:
+                logger.warning("WeChat URL verification refused: %s", exc)
+                return response.text("forbidden", status=403)
+            return response.text(echostr)
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            started = time.monotonic()
+            settings = get_settings()
+            try:
+                keys = wechat_keys(settings)
+                envelope = open_envelope(keys, _args(request), request.body or b"")
+                inbound = parse_inbound(envelope.xml, current_menu())
+            except Refused as exc:
+                logger.warning("WeChat request refused: %s", exc)
+                return response.text("forbidden", status=403)
+            except BadRequest as exc:
+                logger.warning("WeChat request not understood: %s", exc)
+                return response.text("bad request", status=400)
+            turn = await self._turn_for(inbound, on_new_message)
+            if turn is None:
+                return response.text(SUCCESS)
+            text = await self._answer(turn, started + settings.wechat_reply_budget_s)
+            if text is None:
+                return response.text(SUCCESS)
+            return response.text(render_reply(keys, envelope, inbound, text), content_type="application/xml")
+
+        return bp
+
+    # --- turns ----------------------------------------------------------------------------------------
+
+    async def _turn_for(self, inbound: Inbound,
+                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Turn]:
+        """The turn answering this message: a new one, the one a retry joins, or None (already answered)."""
+        turn = self._turns.get(inbound.dedup_key)
+        if turn is not None:
+            return turn
+        if self._seen is None:
+            self._seen = SeenStore(get_settings().redis_url)
+        if not await self._seen.claim(inbound.dedup_key):
+            logger.info("WeChat retry of %s ignored: already taken on", inbound.message_id)
+            return None
+        turn = Turn(inbound)
+        self._turns[inbound.dedup_key] = turn
+        self._spawn(self._run(turn, on_new_message))
+        return turn
+
+    async def _answer(self, turn: Turn, deadline: float) -> Optional[str]:
+        """Wait for the turn until ``deadline``: the passive reply text, or None for ``success``."""
+        turn.latest += 1
+        me = turn.latest
+        try:
+            remaining = deadline - time.monotonic()
+            if not turn.done.is_set() and remaining > 0:
+                await asyncio.wait_for(turn.done.wait(), remaining)
+        except asyncio.TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            # WeChat hung up (or the server is stopping): send the answer through the API instead
+            if me == turn.latest and turn.state == PENDING:
+                self._go_async(turn)
+            raise
+        if me != turn.latest or turn.state != PENDING:
+            return None  # a newer retry carries the answer, or it went out already
+        if not turn.done.is_set():
+            self._go_async(turn)
+            return None
+        turn.state = PASSIVE
+        self._settle(turn)
+        if len(turn.chunks) > 1:
+            self._deliver(turn, turn.chunks[1:])
+        return turn.chunks[0] if turn.chunks else None
+
+    def _go_async(self, turn: Turn) -> None:
+        turn.state = ASYNC
+        logger.info("WeChat answer for %s exceeds the reply budget: it will go through the customer-service API",
+                    turn.inbound.sender_id)
+        if turn.done.is_set():
+            self._deliver(turn, turn.chunks)
+            self._settle(turn)
+
+    def _settle(self, turn: Turn) -> None:
+        if turn.done.is_set() and turn.state != PENDING and self._turns.get(turn.inbound.dedup_key) is turn:
+            del self._turns[turn.inbound.dedup_key]
+
+    async def _run(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        inbound = turn.inbound
+        if _has_customer_side(inbound):
+            try:
+                await asyncio.to_thread(_note_inbound, inbound)
+            except Exception:
+                logger.exception("could not record the WeChat message of %s", inbound.sender_id)
+        texts: List[str] = []
+        if inbound.rasa_text is not None:
+            collector = RecordingCollector()
+            try:
+                await on_new_message(UserMessage(
+                    inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
+                    message_id=inbound.message_id, metadata=inbound.metadata))
+                texts = collector.texts()
+            except Exception:
+                logger.exception("the bot failed on WeChat message %s", inbound.message_id)
+                texts = [messages.WECHAT_BOT_ERROR]
+        elif inbound.channel_reply:
+            texts = [inbound.channel_reply]
+        turn.chunks = combine(texts)
+        turn.done.set()
+        if turn.state == ASYNC:
+            self._deliver(turn, turn.chunks)
+        self._settle(turn)
+        await record_outbound(inbound.sender_id, "wechat", turn.chunks)
+
+    def _deliver(self, turn: Turn, chunks: List[str]) -> None:
+        if turn.delivered or not chunks:
+            return
+        turn.delivered = True
+        self._spawn(_send_async(turn.inbound.sender_id, chunks))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+async def _send_async(sender_id: str, chunks: List[str]) -> None:
+    from bot.messaging.deliver import send_to_conversation
+
+    for chunk in chunks:
+        try:
+            delivery = await send_to_conversation(sender_id, chunk, purpose="reply")
+        except Exception:
+            logger.exception("asynchronous WeChat answer to %s failed", sender_id)
+            continue
+        logger.info("asynchronous answer to %s: %s %s %s", sender_id, delivery.channel, delivery.status,
+                    delivery.detail)
+
+
+def _args(request: Request) -> Dict[str, str]:
+    return {key: request.args.get(key) or "" for key in request.args}

@@ -1,0 +1,240 @@
+"""The WeChat channel of the running bot (plain mode), driven like WeChat's servers drive it.
+
+What the customer sees is checked in the passive reply; what happened behind it in the records the bot
+keeps (contacts, transcript, tickets) and at the fake WeChat API (no stray customer-service messages).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import List
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import session_scope
+from bot.domain.models import Contact, Ticket, TranscriptEntry
+from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid, signature
+from tests.harness import TEST_WECHAT_TOKEN
+
+
+@pytest.fixture(scope="module")
+def wechat(bot) -> WeChatClient:
+    return WeChatClient(bot.url + "/webhooks/wechat/webhook")
+
+
+def entries(records_db: str, openid: str) -> List[tuple]:
+    with session_scope(records_db) as s:
+        rows = s.scalars(select(TranscriptEntry).where(TranscriptEntry.sender_id == f"wechat:{openid}")
+                         .order_by(TranscriptEntry.id))
+        return [(e.direction, e.text) for e in rows]
+
+
+def contact(records_db: str, openid: str) -> Contact | None:
+    with session_scope(records_db) as s:
+        return s.scalar(select(Contact).where(Contact.sender_id == f"wechat:{openid}"))
+
+
+def wait_for_entries(records_db: str, openid: str, count: int) -> List[tuple]:
+    """The transcript's bot entries are written right after the reply: poll until they are there."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = entries(records_db, openid)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+# --- URL verification --------------------------------------------------------------------------------
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def test_url_verification(bot, wechat):
+    timestamp, nonce = str(int(time.time())), "1357924680"
+    query = {"signature": signature(TEST_WECHAT_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+             "echostr": "6071302519541237654"}
+    assert get(wechat.url + "?" + urllib.parse.urlencode(query)) == (200, "6071302519541237654")
+    wrong = {**query, "signature": signature("another-token", timestamp, nonce)}
+    assert get(wechat.url + "?" + urllib.parse.urlencode(wrong))[0] == 403
+    old = str(int(time.time()) - 3600)
+    stale = {**query, "timestamp": old, "signature": signature(TEST_WECHAT_TOKEN, old, nonce)}
+    assert get(wechat.url + "?" + urllib.parse.urlencode(stale))[0] == 403
+
+
+# --- every message type --------------------------------------------------------------------------------
+
+def test_text_gets_a_passive_reply_and_is_recorded(wechat, records_db, fake_wechat_api):
+    openid = new_openid()
+    reply = wechat.post(wechat.text(openid, "你好"))
+    assert reply.status == 200 and reply.seconds < 4.5
+    assert reply.fields["MsgType"] == "text"
+    assert reply.fields["ToUserName"] == openid and reply.fields["FromUserName"] == wechat.account
+    assert "智能客服" in reply.text
+    assert wait_for_entries(records_db, openid, 2) == [("in", "你好"), ("out", reply.text)]
+    customer = contact(records_db, openid)
+    assert customer.active and customer.last_inbound_at is not None
+    assert fake_wechat_api.sent_to(openid) == []  # answered passively, nothing through the API
+
+
+def test_faq_answer(wechat):
+    reply = wechat.post(wechat.text(new_openid(), "电费怎么交"))
+    assert reply.text and "交" in reply.text
+
+
+def test_customers_cannot_set_intents_by_typing(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.text(openid, "/subscribe"))
+    assert reply.status == 200 and reply.text  # answered, but not with the welcome of a new follower
+    assert "欢迎关注" not in reply.text
+    assert entries(records_db, openid)[0] == ("in", "/subscribe")
+
+
+def test_subscribe_welcomes_and_records_the_scene(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.event(openid, "subscribe", "qrscene_chengguan-hall"))
+    assert "欢迎关注" in reply.text
+    assert contact(records_db, openid).subscribe_scene == "chengguan-hall"
+
+
+def test_unsubscribe_marks_the_customer_inactive_without_a_reply(wechat, records_db):
+    openid = new_openid()
+    wechat.post(wechat.event(openid, "subscribe", ""))
+    assert contact(records_db, openid).active
+    reply = wechat.post(wechat.event(openid, "unsubscribe"))
+    assert reply.is_success
+    assert not contact(records_db, openid).active
+
+
+def test_voice_with_recognition_is_understood_as_text(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.xml(openid, "voice", MediaId="media-v1", Format="amr", Recognition="你好。",
+                                   MsgId=new_msg_id()))
+    assert "智能客服" in reply.text
+    assert entries(records_db, openid)[0] == ("in", "[语音] 你好。")
+
+
+def test_voice_without_recognition_asks_to_type(wechat):
+    reply = wechat.post(wechat.xml(new_openid(), "voice", MediaId="media-v2", Format="amr", Recognition="",
+                                   MsgId=new_msg_id()))
+    assert "文字" in reply.text
+
+
+def test_location(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.xml(openid, "location", Location_X="39.3535", Location_Y="114.6942", Scale="15",
+                                   Label="河北省保定市涞源县城关镇东关村", MsgId=new_msg_id()))
+    assert reply.status == 200 and reply.text
+    assert entries(records_db, openid)[0] == ("in", "[位置] 河北省保定市涞源县城关镇东关村")
+
+
+def test_image(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.xml(openid, "image", PicUrl="http://mmbiz.example/hazard.jpg", MediaId="media-i1",
+                                   MsgId=new_msg_id()))
+    assert reply.status == 200 and reply.text
+    assert entries(records_db, openid)[0] == ("in", "[图片]")
+
+
+def test_menu_click(wechat, records_db):
+    openid = new_openid()
+    reply = wechat.post(wechat.event(openid, "CLICK", "PAYMENT_METHODS"))
+    assert reply.status == 200 and reply.text
+    assert entries(records_db, openid)[0] == ("in", "[菜单] 交费方式")
+
+
+def test_unknown_menu_key_gets_a_polite_answer(wechat):
+    reply = wechat.post(wechat.event(new_openid(), "CLICK", "MENU_FROM_LAST_YEAR"))
+    assert reply.status == 200 and "菜单" in reply.text
+
+
+def test_unsupported_message_types_get_a_polite_answer(wechat):
+    for msg_type, fields in (("video", {"MediaId": "v1", "ThumbMediaId": "t1"}),
+                             ("link", {"Title": "t", "Description": "d", "Url": "https://example.org"}),
+                             ("file", {"Title": "账单.pdf"})):
+        reply = wechat.post(wechat.xml(new_openid(), msg_type, MsgId=new_msg_id(), **fields))
+        assert reply.status == 200 and reply.text, msg_type
+
+
+def test_notices_get_success(wechat, records_db):
+    openid = new_openid()
+    for xml in (wechat.event(openid, "VIEW", "https://example.org/"),
+                wechat.xml(openid, "event", Event="LOCATION", Latitude="39.35", Longitude="114.69", Precision="30"),
+                wechat.xml(openid, "event", Event="TEMPLATESENDJOBFINISH", MsgID="200163836", Status="success")):
+        assert wechat.post(xml).is_success
+    assert entries(records_db, openid) == []
+
+
+# --- refusals ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("signing", [
+    {"tamper": "signature"},
+    {"tamper": "omit"},
+    {"timestamp": str(int(time.time()) - 3600)},
+])
+def test_bad_signatures_are_refused_before_the_bot(wechat, records_db, signing):
+    openid = new_openid()
+    reply = wechat.post(wechat.text(openid, "你好"), **signing)
+    assert reply.status == 403
+    assert entries(records_db, openid) == [] and contact(records_db, openid) is None
+
+
+def test_signature_from_another_token_is_refused(bot, records_db):
+    openid = new_openid()
+    impostor = WeChatClient(bot.url + "/webhooks/wechat/webhook", token="guessed-token")
+    assert impostor.post(impostor.text(openid, "你好")).status == 403
+    assert entries(records_db, openid) == []
+
+
+@pytest.mark.parametrize("body", [
+    b"<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName",
+    b"not xml at all",
+    b"<xml><ToUserName>gh</ToUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
+    b"<xml><FromUserName>o1</FromUserName><MsgType>text</MsgType><CreateTime>x</CreateTime></xml>",
+])
+def test_malformed_xml_is_a_bad_request(wechat, body):
+    query, _ = wechat.signed("<xml/>")
+    assert wechat.post_raw(query, body).status == 400
+
+
+# --- WeChat's retries ------------------------------------------------------------------------------------
+
+def post_concurrently(wechat: WeChatClient, xml: str, times: int = 3):
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(lambda _: wechat.post(xml), range(times)))
+
+
+def test_three_concurrent_retries_make_one_turn_and_one_reply(wechat, records_db, fake_wechat_api):
+    openid = new_openid()
+    xml = wechat.text(openid, "我要投诉，你们抄表员态度太差了", msg_id=new_msg_id())
+    replies = post_concurrently(wechat, xml)
+    assert all(r.status == 200 and r.seconds < 4.5 for r in replies)
+    answered = [r for r in replies if r.text]
+    assert len(answered) == 1 and sum(r.is_success for r in replies) == 2
+    found = wait_for_entries(records_db, openid, 2)
+    assert [d for d, _ in found] == ["in", "out"], found  # one customer message, one bot turn
+    assert found[1][1] == answered[0].text
+    with session_scope(records_db) as s:
+        customer = s.scalar(select(Contact).where(Contact.sender_id == f"wechat:{openid}"))
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.contact_id == customer.id)) <= 1
+    # a later retry of the same message (WeChat lost our answer) is not processed again
+    assert wechat.post(xml).is_success
+    assert len(entries(records_db, openid)) == 2
+    assert fake_wechat_api.sent_to(openid) == []
+
+
+def test_retried_events_are_processed_once(wechat, records_db):
+    openid = new_openid()
+    xml = wechat.event(openid, "subscribe", "", create_time=int(time.time()))
+    replies = post_concurrently(wechat, xml)
+    assert len([r for r in replies if r.text and "欢迎关注" in r.text]) == 1
+    assert [d for d, _ in wait_for_entries(records_db, openid, 2)] == ["in", "out"]
