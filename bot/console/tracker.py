@@ -1,19 +1,21 @@
 """Events the console adds to a Rasa conversation: pause, resume, and what an agent said.
 
-Appended exactly as Rasa's own HTTP API does (``POST /conversations/<id>/tracker/events`` in
+Appended as Rasa's own HTTP API does (``POST /conversations/<id>/tracker/events`` in
 ``rasa/server.py``): under the lock store's lock for the conversation, so an event never interleaves
 with a message the bot is processing, then saved to the tracker store — which, with ``REDIS_URL``
 and a SQL tracker store, is shared by every Rasa server.
 
 While a tracker is paused Rasa still logs the customer's messages but predicts no action, so the bot
-stays silent and the agent answers.
+stays silent and the agent answers. A new Rasa session (``session_expiration_time`` after the
+customer's last message) resets the pause; the dialogue's ``action_session_start`` must pause again
+when the conversation is still owned by an agent.
 """
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Callable, List
 
-from rasa.server import update_conversation_with_events
+from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
 
 
@@ -21,21 +23,29 @@ class BotNotReady(RuntimeError):
     """The Rasa agent of this process has no model loaded (yet)."""
 
 
-async def append(agent: Any, sender_id: str, events: List[Event]) -> None:
-    """Append ``events`` to the conversation ``sender_id`` of ``agent`` (Rasa's ``Agent``)."""
+async def append(agent: Any, sender_id: str, make_events: Callable[[], List[Event]]) -> None:
+    """Append the events ``make_events()`` builds to the conversation ``sender_id`` of ``agent``.
+
+    The events are built only once the tracker exists: starting a new tracker adds a SessionStarted
+    stamped *now*, and the SQL tracker store loads only events stamped at or after the latest session
+    start — an event created before it would silently vanish on the next load.
+    """
     if agent is None or not agent.is_ready():
         raise BotNotReady("the Rasa agent is not ready")
     async with agent.lock_store.lock(sender_id):
-        tracker = await update_conversation_with_events(sender_id, agent.processor, agent.domain, events)
+        # a session start the dialogue customises may say something: nobody is listening here
+        tracker = await agent.processor.fetch_tracker_with_initial_session(sender_id, CollectingOutputChannel())
+        for event in make_events():
+            tracker.update(event, agent.domain)
         await agent.tracker_store.save(tracker)
 
 
 async def pause(agent: Any, sender_id: str) -> None:
-    await append(agent, sender_id, [ConversationPaused()])
+    await append(agent, sender_id, lambda: [ConversationPaused()])
 
 
 async def resume(agent: Any, sender_id: str) -> None:
-    await append(agent, sender_id, [ConversationResumed()])
+    await append(agent, sender_id, lambda: [ConversationResumed()])
 
 
 def uttered(text: str, author: str) -> BotUttered:
@@ -45,7 +55,7 @@ def uttered(text: str, author: str) -> BotUttered:
 
 async def said(agent: Any, sender_id: str, text: str, author: str) -> None:
     """Record in Rasa's history a message the console sent, so the tracker holds the whole conversation."""
-    await append(agent, sender_id, [uttered(text, author)])
+    await append(agent, sender_id, lambda: [uttered(text, author)])
 
 
 async def is_paused(agent: Any, sender_id: str) -> bool:
