@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -86,14 +86,21 @@ class ActionBindAccount(DomainAction):
                 SlotSet("account_no", typed), SlotSet("pending_intent", None)]
 
 
-def _start(sender_id: str, account_no: str) -> bindings.Challenge:
+# A refused binding step still commits: the audit entry, the wrong-try count and a lock must persist.
+def _start(sender_id: str, account_no: str) -> Tuple[Optional[bindings.Challenge], Optional[BindingError]]:
     with session_scope() as s:
-        return bindings.start(s, contacts.for_sender(s, sender_id), account_no)
+        try:
+            return bindings.start(s, contacts.for_sender(s, sender_id), account_no), None
+        except BindingError as error:
+            return None, error
 
 
-def _verify(sender_id: str, code: str) -> Account:
+def _verify(sender_id: str, code: str) -> Tuple[Optional[Account], Optional[BindingError]]:
     with session_scope() as s:
-        return bindings.verify(s, contacts.for_sender(s, sender_id), code)
+        try:
+            return bindings.verify(s, contacts.for_sender(s, sender_id), code), None
+        except BindingError as error:
+            return None, error
 
 
 def _contact_id(sender_id: str) -> int:
@@ -134,9 +141,9 @@ class ValidateBindForm(FormValidationAction):
         number = str(value or "")
         if not number:
             return {"account_no": None}  # nothing typed yet: the form asks
-        try:
-            challenge = await asyncio.to_thread(_start, tracker.sender_id, number)
-        except BindingError as error:
+        challenge, error = await asyncio.to_thread(_start, tracker.sender_id, number)
+        if error is not None or challenge is None:
+            assert error is not None
             _error_reply(dispatcher, error, number)
             if error.reason in _FINAL:
                 return {"account_no": None, "requested_slot": None}
@@ -158,9 +165,9 @@ class ValidateBindForm(FormValidationAction):
         code = re.sub(r"\D", "", to_halfwidth(str(value or "")))
         if len(code) != 6:
             return {"verification_code": None}  # the form asks again
-        try:
-            account = await asyncio.to_thread(_verify, tracker.sender_id, code)
-        except BindingError as error:
+        account, error = await asyncio.to_thread(_verify, tracker.sender_id, code)
+        if error is not None or account is None:
+            assert error is not None
             _error_reply(dispatcher, error, tracker.get_slot("account_no"))
             if error.reason == "wrong_code":
                 return {"verification_code": None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Text
@@ -26,6 +27,7 @@ from bot.domain.rules import template_values
 from bot.nlu.normalize import to_halfwidth
 
 Events = List[Dict[Text, Any]]
+logger = logging.getLogger(__name__)
 
 
 def selected_key(tracker: Tracker) -> Optional[str]:
@@ -129,7 +131,13 @@ class DomainAction(Action, abc.ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> Events:
-        return await asyncio.to_thread(self._run_in_session, dispatcher, tracker, domain)
+        try:
+            return await asyncio.to_thread(self._run_in_session, dispatcher, tracker, domain)
+        except Exception:
+            # the customer gets an answer and the dialogue goes on; the operator gets the traceback
+            logger.exception("action %s failed for %s", self.name(), tracker.sender_id)
+            utter(dispatcher, "utter_error")
+            return [SlotSet("next_step", "done")]
 
     def _run_in_session(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: Dict[Text, Any]) -> Events:

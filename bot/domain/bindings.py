@@ -27,7 +27,10 @@ from bot.domain.rules import Rules, get_rules
 
 
 class BindingError(Exception):
-    """A binding step refused; ``reason`` is a stable code the dialogue maps to a reply."""
+    """A binding step refused; ``reason`` is a stable code the dialogue maps to a reply.
+
+    A refusal still writes (the audit entry, the wrong-try count, a lock): callers catch it inside
+    their unit of work and let the session commit."""
 
     REASONS = (
         "invalid_account_no",

@@ -37,8 +37,11 @@ def by_sender(s: Session, sender_id: str) -> Contact | None:
     return s.scalar(select(Contact).where(Contact.sender_id == sender_id))
 
 
-def get_or_create(s: Session, channel: str, external_id: str, now: datetime | None = None) -> Contact:
-    """The contact for a channel identity, created on first sight (safe under concurrent first messages)."""
+def get_or_create(s: Session, channel: str, external_id: str, now: datetime | None = None,
+                  sender_id: str | None = None) -> Contact:
+    """The contact for a channel identity, created on first sight (safe under concurrent first messages).
+
+    ``sender_id`` overrides the derived conversation id (for senders of test channels)."""
     external_id = normalize_external(channel, external_id)
     h = _external_hash(channel, external_id)
     found = s.scalar(select(Contact).where(Contact.channel == channel, Contact.external_hash == h))
@@ -46,7 +49,7 @@ def get_or_create(s: Session, channel: str, external_id: str, now: datetime | No
         return found
     contact = Contact(
         channel=channel,
-        sender_id=sender_id_for(channel, external_id),
+        sender_id=sender_id or sender_id_for(channel, external_id),
         external_hash=h,
         external_id=external_id,
         created_at=now or utcnow(),
@@ -67,9 +70,10 @@ def for_sender(s: Session, sender_id: str, now: datetime | None = None) -> Conta
     if found is not None:
         return found
     channel, _, external = sender_id.partition(":")
-    if channel in ("wechat",) and external:
+    if channel in ("wechat", "rest") and external:
         return get_or_create(s, channel, external, now)
-    return get_or_create(s, "rest", sender_id, now)
+    # a conversation of another client (rasa shell, rasa test): keep its id as it is
+    return get_or_create(s, "rest", sender_id, now, sender_id=sender_id)
 
 
 def mark_inbound(s: Session, contact: Contact, now: datetime | None = None) -> None:
