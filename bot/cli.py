@@ -5,6 +5,8 @@
     bot seed-demo [--if-empty]       write the demo CSV set under var/demo and import it
     bot staff add NAME --role ROLE   create a staff user (prints a generated password)
     bot staff list                   list staff users
+    bot staff disable|enable NAME    stop / allow a staff user signing in
+    bot staff reset-password NAME    a new generated password for a staff user (printed)
     bot staff demo                   one demo user per role (embedded demo), passwords in var/demo-staff.txt
     bot run                          the whole bot on embedded defaults (what `make run` calls)
 
@@ -106,6 +108,28 @@ def cmd_staff_list(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_set(args: argparse.Namespace) -> int:
+    """Disable, enable or reset the password of a staff user (recovery when no administrator can sign in)."""
+    from bot.console import sessions
+    from bot.domain import staff
+
+    with session_scope() as s:
+        user = staff.get(s, args.name)
+        if user is None:
+            _print(f"refused: no staff user {args.name!r}")
+            return 1
+        if args.staff_command == "reset-password":
+            password = staff.reset_password(s, user, actor="cli:staff")
+            sessions.revoke_all(s, user)
+            _print(f"new password for {user.username}: {password}")
+        else:
+            staff.set_active(s, user, args.staff_command == "enable", actor="cli:staff")
+            if args.staff_command == "disable":
+                sessions.revoke_all(s, user)
+            _print(f"staff user {user.username} {args.staff_command}d")
+    return 0
+
+
 DEMO_STAFF = (("demo_agent", "agent", "演示坐席"), ("demo_supervisor", "supervisor", "演示班长"),
               ("demo_admin", "admin", "演示管理员"))
 
@@ -164,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--ask-password", action="store_true", help="prompt for the password")
     p.set_defaults(func=cmd_staff_add)
     staff.add_parser("list", help="list staff users").set_defaults(func=cmd_staff_list)
+    for name, what in (("disable", "stop a staff user signing in (ends their console sessions)"),
+                       ("enable", "let a disabled staff user sign in again"),
+                       ("reset-password", "print a new generated password (ends their sessions, lifts a lockout)")):
+        p = staff.add_parser(name, help=what)
+        p.add_argument("name")
+        p.set_defaults(func=cmd_staff_set)
     staff.add_parser("demo", help="create the demo staff users (embedded demo)").set_defaults(func=cmd_staff_demo)
 
     p = sub.add_parser("run", help="run the whole bot on embedded defaults")
