@@ -1,5 +1,6 @@
-"""Acceptance: a WeChat customer asks for a person, an agent takes the conversation over in the console
-(real headless Chromium), they talk, and the agent hands the customer back to the bot.
+"""The agent console in a real browser (headless Chromium). Acceptance: a WeChat customer asks for a
+person, an agent takes the conversation over, they talk, and the agent hands the customer back to the
+bot. Also the supervisor's audited reveal and the administrator's staff page.
 
 Everything is real except WeChat itself: the customer's messages are signed XML posted to the bot's
 webhook as WeChat's servers post them, and what the bot sends on its own lands in the fake WeChat API.
@@ -18,6 +19,7 @@ from bot.db import session_scope
 from bot.domain import handoffs, staff
 from tests.fakes.wechat import FakeWeChatApi, WeChatClient, eventually, new_openid
 from tests.integration.conftest import bot, records_db  # noqa: F401  (the running bot and its records)
+from tests.integration.test_console_http import waiting
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 
@@ -107,3 +109,74 @@ def test_agent_takes_over_a_wechat_conversation_and_hands_it_back(bot, records_d
     bot_answer = reply.text or fake_wechat_api.wait_for(
         lambda: texts_to(fake_wechat_api, openid)[sent_before:], timeout=max(1.0, 20 - (time.monotonic() - started)))
     assert bot_answer and "人工" not in str(bot_answer)  # the bot's own greeting, not a console notice
+
+
+def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(base_url + "/console/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    expect(page).to_have_url(base_url + "/console/")
+
+
+def test_supervisor_reveals_a_phone_with_a_reason_and_finds_it_in_the_audit_log(bot, records_db, page):  # noqa: F811
+    supervisor = f"e2e_sup_{uuid.uuid4().hex[:6]}"
+    with session_scope(records_db) as s:
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="王班长")
+    hid, _sender = waiting(records_db, bound_to="5100000102")
+    sign_in(page, bot.url, supervisor)
+
+    page.click(f"#take-{hid}")
+    expect(page.locator("#reply-form")).to_be_visible()
+    canned = page.locator("#canned option").nth(1)
+    page.select_option("#canned", index=1)
+    expect(page.locator("#reply-text")).not_to_have_value("")
+    page.click("#reply-send")
+    expect(page.locator("#transcript .msg.agent")).to_have_count(1)
+    assert canned.inner_text()  # the canned replies came from the repository's file
+
+    card = page.locator('.account[data-account="5100000102"]')
+    expect(card.locator('.pii[data-field="phone"]')).to_have_text("139****2222")
+    expect(card.locator('.pii[data-field="name"]')).to_have_text("李**")
+    card.locator('.reveal[data-field="phone"]').click()
+    page.fill("#reveal-reason", "客户要求回电核实")
+    page.click("#reveal-confirm")
+    expect(card.locator('.pii.revealed[data-field="phone"]')).to_be_visible()
+    shown = card.locator('.pii[data-field="phone"]').inner_text() == "13900002222"  # not printed on failure
+    assert shown
+    expect(card.locator('.pii[data-field="name"]')).to_have_text("李**")  # one field, not the whole record
+
+    page.click('#tabs [data-tab="audit"]')
+    expect(page.locator("#audit-rows")).to_contain_text("pii.reveal")
+    expect(page.locator("#audit-rows")).to_contain_text("客户要求回电核实")
+
+
+def test_an_administrator_adds_a_colleague_who_then_signs_in(bot, records_db, browser):  # noqa: F811
+    admin = f"e2e_adm_{uuid.uuid4().hex[:6]}"
+    newcomer = f"e2e_new_{uuid.uuid4().hex[:6]}"
+    with session_scope(records_db) as s:
+        staff.add(s, admin, "admin", PASSWORD, display_name="管理员")
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        sign_in(page, bot.url, admin)
+        expect(page.locator('#tabs [data-tab="staff"]')).to_be_visible()
+        page.click('#tabs [data-tab="staff"]')
+        page.fill("#staff-username", newcomer)
+        page.fill("#staff-display", "新来的坐席")
+        page.select_option("#staff-role", "agent")
+        page.click("#staff-form button[type=submit]")
+        expect(page.locator("#staff-password")).to_contain_text(newcomer)
+        expect(page.locator(f'#staff-rows tr[data-username="{newcomer}"]')).to_contain_text("坐席")
+        password = page.locator("#staff-password").inner_text().split("：", 1)[1].split("（", 1)[0]
+    finally:
+        context.close()
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        sign_in(page, bot.url, newcomer, password)
+        expect(page.locator("#me-role")).to_have_text("坐席")
+        expect(page.locator('#tabs [data-tab="staff"]')).to_be_hidden()
+        expect(page.locator('#tabs [data-tab="audit"]')).to_be_hidden()
+    finally:
+        context.close()

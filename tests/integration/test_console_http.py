@@ -217,7 +217,8 @@ def test_an_agent_cannot_reveal_read_the_audit_log_or_manage_staff(bot, records_
     assert agent.post(f"/conversations/{hid}/take")[0] == 200
     body = {"account_no": "5100000102", "field": "phone", "reason": "核实身份"}
     status, refused = agent.post(f"/conversations/{hid}/reveal", body)
-    assert status == 403 and refused["error"] == "forbidden" and "13900002222" not in json.dumps(refused)
+    leaked = "13900002222" in json.dumps(refused)  # (outside the assert: a failure must not print the number)
+    assert status == 403 and refused["error"] == "forbidden" and not leaked
     assert agent.get("/audit")[0] == 403
     assert agent.get("/staff")[0] == 403
     assert agent.post("/staff", {"username": "intruder", "role": "admin"})[0] == 403
@@ -226,7 +227,8 @@ def test_an_agent_cannot_reveal_read_the_audit_log_or_manage_staff(bot, records_
     # what the agent sees is masked
     status, view = agent.get(f"/conversations/{hid}")
     assert status == 200 and view["accounts"][0]["phone"] == "139****2222" and view["accounts"][0]["name"] == "李**"
-    assert "13900002222" not in json.dumps(view, ensure_ascii=False) and "李秀英" not in json.dumps(view, ensure_ascii=False)
+    leaked = any(clear in json.dumps(view, ensure_ascii=False) for clear in ("13900002222", "李秀英"))
+    assert not leaked
     with session_scope(records_db) as s:
         assert s.scalar(select(staff.StaffUser).where(staff.StaffUser.username == "intruder")) is None
         denied = audit.entries(s, actor=f"staff:{username}", action="console.denied")

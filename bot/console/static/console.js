@@ -168,7 +168,7 @@
 
   function accountNode(a) {
     const reveal = (field) => can("pii.reveal")
-      ? el("button", { class: "reveal link", on: { click: () => askReveal(a.account_no, field) } }, "查看") : null;
+      ? el("button", { class: "reveal link", data: { field }, on: { click: () => askReveal(a.account_no, field) } }, "查看") : null;
     const bill = a.latest_bill;
     return el("div", { class: "account", data: { account: a.account_no } },
       el("div", { class: "line" }, el("strong", {}, "户号 " + a.account_no), el("span", { class: "tag" }, a.prepaid ? "费控" : "后付费")),
@@ -360,12 +360,15 @@
         el("td", {}, u.username), el("td", {}, u.display_name), el("td", {}, ROLE[u.role] || u.role),
         el("td", {}, u.active ? (u.locked ? "已锁定" : "正常") : "已停用"),
         el("td", {},
-          el("button", { on: { click: () => staffAction(u.username, u.active ? "disable" : "enable") } }, u.active ? "停用" : "启用"),
+          u.username === state.me.username ? null
+            : el("button", { on: { click: () => staffAction(u.username, u.active ? "disable" : "enable") } }, u.active ? "停用" : "启用"),
           el("button", { on: { click: () => staffAction(u.username, "reset-password") } }, "重置密码")))));
     } catch (e) { flash(e.message, true); }
   }
 
   async function staffAction(username, action) {
+    const question = { disable: `停用 ${username}？其登录会立即失效。`, "reset-password": `为 ${username} 重置密码？其登录会立即失效。` };
+    if (question[action] && !window.confirm(question[action])) return;
     try {
       const r = await api("POST", `/staff/${encodeURIComponent(username)}/${action}`, {});
       if (r.password) showPassword(username, r.password);
