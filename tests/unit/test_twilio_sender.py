@@ -129,6 +129,14 @@ async def test_invalid_to_is_reported_with_code_21211(app_db, fake):
     assert "21211" in stored(app_db, message_id).error
 
 
+async def test_an_error_quoting_the_number_is_kept_masked(app_db, fake):
+    fake.reset()
+    fake.fail_next(1, 400, 21211, "The 'To' number +8613900001111 is not a valid phone number.")
+    result = await make_sender(fake).send(PHONE, "号码被拒", purpose="reply")
+    error = stored(app_db, result.message_id).error
+    assert result.status == "failed" and "21211" in error and "139****1111" in error and PHONE not in error
+
+
 async def test_twilio_unsubscribed_21610_also_records_the_opt_out(app_db, fake):
     fake.reset()
     fake.unsubscribe(E164)
