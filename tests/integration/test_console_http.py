@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.domain import audit, contacts, handoffs, staff, transcript
-from bot.domain.models import Account, Binding, Handoff
+from bot.domain.models import Account, Binding, Handoff, SatisfactionRating
 
 pytestmark = pytest.mark.rasa
 
@@ -341,7 +341,7 @@ def test_the_bot_is_silent_while_an_agent_owns_the_conversation_and_answers_afte
     assert authors[taken + 5] == "customer" and set(authors[taken + 6:]) == {"bot"}
 
 
-def test_closing_asks_the_customer_for_a_rating_recorded_against_the_agent(bot, records_db):
+def test_closing_asks_the_customer_for_a_rating(bot, records_db):
     hid, sender_id = waiting(records_db, sender_id=f"rest:console-close-{uuid.uuid4().hex[:8]}")
     agent, username = signed_in(bot, records_db, "agent")
     assert agent.post(f"/conversations/{hid}/take")[0] == 200
@@ -351,6 +351,22 @@ def test_closing_asks_the_customer_for_a_rating_recorded_against_the_agent(bot, 
         assert asked.id == hid and asked.owner.username == username
         assert "1到5" in transcript.since(s, sender_id)[-1].text
     assert agent.post(f"/conversations/{hid}/reply", {"text": "还有问题吗"})[1]["error"] == "closed"
+
+
+def test_the_customers_answer_to_the_rating_prompt_is_recorded_against_the_agent(bot, records_db):
+    """Console and dialogue together: the console closes and asks; the bot, resumed, records the answer."""
+    sender = f"console-rate-{uuid.uuid4().hex[:8]}"
+    assert rest_say(bot, sender, "你好")
+    hid, sender_id = waiting(records_db, sender_id=f"rest:{sender}")
+    agent, username = signed_in(bot, records_db, "agent")
+    assert agent.post(f"/conversations/{hid}/take")[0] == 200
+    assert agent.post(f"/conversations/{hid}/close")[0] == 200
+    assert rest_say(bot, sender, "5")  # what the prompt asks for: a digit from 1 to 5
+    with session_scope(records_db) as s:
+        ratings = [(r.score, r.handoff_id, r.staff_id) for r in
+                   s.scalars(select(SatisfactionRating).where(SatisfactionRating.sender_id == sender_id))]
+        assert ratings == [(5, hid, staff.get(s, username).id)]
+        assert handoffs.awaiting_rating(s, sender_id) is None
 
 
 def test_agents_open_a_ticket_for_the_customer_and_update_it(bot, records_db):
