@@ -32,6 +32,35 @@ TICKET_TYPE_LABELS = {
 CONSOLE_TAKEOVER = "您好，人工客服已为您接入，请问有什么可以帮您？"
 CONSOLE_HANDBACK = "人工服务已结束，接下来由智能客服继续为您服务。如需再次转人工，请回复“转人工”。"
 CONSOLE_RATING_PROMPT = "本次人工服务已结束，感谢您的耐心。请为本次服务打分：回复1到5的数字（5分为非常满意）。"
+# what the console tells staff when it refuses a request, by error code ({owner}: who has the conversation)
+CONSOLE_ERRORS = {
+    "signed_out": "登录已失效，请重新登录",
+    "csrf": "请求校验失败，请刷新页面后重试",
+    "forbidden": "没有执行此操作的权限",
+    "bad_json": "请求格式不正确",
+    "bad_query": "参数不正确",
+    "bot_not_ready": "机器人尚未就绪，请稍后重试",
+    "not_found": "会话不存在",
+    "taken": "该会话已由{owner}接管",
+    "not_owner": "该会话由{owner}负责，您不能操作",
+    "not_taken": "请先接入该会话",
+    "closed": "该会话已结束",
+    "empty": "内容不能为空",
+    "too_long": "回复不能超过{limit}字",
+    "bad_type": "工单类型不正确",
+    "bad_status": "工单状态不正确",
+    "not_bound": "该户号未绑定到此客户",
+    "ticket_not_found": "该客户没有这张工单",
+    "bad_field": "只能查看姓名或电话中的一项",
+    "reason_required": "请说明查看原因",
+    "account_required": "请选择户号",
+    "no_such_staff": "没有这个用户",
+    "self": "不能停用自己的账号",
+    "login_throttled": "尝试次数过多，请稍后再试",
+    "login_expired": "页面已过期，请重新登录",
+    "login_failed": "用户名或密码错误",
+}
+CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
 # --- sms (the SMS channel answers these itself, before Rasa; keep each within one 70-character segment)
 SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复任意内容即可。"

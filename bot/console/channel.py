@@ -93,7 +93,7 @@ def _body(request: Request) -> Dict[str, Any]:
     try:
         data = request.json
     except Exception:
-        raise ConsoleError(400, "bad_json", "请求格式不正确") from None
+        raise ConsoleError(400, "bad_json") from None
     return data if isinstance(data, dict) else {}
 
 
@@ -109,9 +109,9 @@ def endpoint(permission: str | None = None, write: bool = False) -> Callable[[Ha
                 principal, state = await in_thread(
                     _authenticate, request.cookies.get(SESSION_COOKIE), csrf, write)
                 if principal is None:
-                    raise ConsoleError(401, "signed_out", "登录已失效，请重新登录")
+                    raise ConsoleError(401, "signed_out")
                 if state == "csrf":
-                    raise ConsoleError(403, "csrf", "请求校验失败，请刷新页面后重试")
+                    raise ConsoleError(403, "csrf")
                 if permission:
                     principal.require(permission)
                 return await fn(request, principal, **kwargs)
@@ -124,7 +124,7 @@ def endpoint(permission: str | None = None, write: bool = False) -> Callable[[Ha
                         logger.exception("could not audit a refused console request")
                 return _error(exc)
             except tracker.BotNotReady:
-                return _error(ConsoleError(503, "bot_not_ready", "机器人尚未就绪，请稍后重试"))
+                return _error(ConsoleError(503, "bot_not_ready"))
 
         return handler
 
@@ -239,19 +239,19 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         ip = _client_ip(request)
         wait = await in_thread(throttle.blocked, ip)
         if wait:
-            resp = login_page("尝试次数过多，请稍后再试", status=429)
+            resp = login_page(messages.CONSOLE_ERRORS["login_throttled"], status=429)
             resp.headers["Retry-After"] = str(wait)
             return resp
         form = request.form or {}
         presented, expected = form.get("csrf_token") or "", request.cookies.get(LOGIN_COOKIE) or ""
         if not expected or not secrets.compare_digest(presented.encode(), expected.encode()):
-            return login_page("页面已过期，请重新登录", status=403)
+            return login_page(messages.CONSOLE_ERRORS["login_expired"], status=403)
         username = (form.get("username") or "").strip()[:40]
         password = (form.get("password") or "")[:200]
         token, problem = await in_thread(sign_in, username, password, ip)
         if token is None:
             await in_thread(throttle.failed, ip)
-            return login_page(problem or "用户名或密码错误", status=401)
+            return login_page(problem or messages.CONSOLE_ERRORS["login_failed"], status=401)
         resp = response.redirect(f"{PREFIX}/", status=303)
         _set_cookie(resp, SESSION_COOKIE, token, PREFIX)
         _clear_cookie(resp, LOGIN_COOKIE, f"{PREFIX}/login")
@@ -270,7 +270,7 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         form = request.form or {}
         csrf = request.headers.get(CSRF_HEADER) or form.get("csrf_token") or ""
         if not await in_thread(sign_out, request.cookies.get(SESSION_COOKIE), csrf):
-            return response.json({"error": "csrf", "message": "请求校验失败，请刷新页面后重试"}, status=403)
+            return _error(ConsoleError(403, "csrf"))
         resp = response.redirect(f"{PREFIX}/login", status=303)
         _clear_cookie(resp, SESSION_COOKIE, PREFIX)
         return resp
@@ -304,7 +304,7 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         try:
             after = int(request.args.get("after") or 0)
         except ValueError:
-            raise ConsoleError(400, "bad_query", "参数不正确") from None
+            raise ConsoleError(400, "bad_query") from None
         return response.json(await in_thread(_unit, service.transcript_since, p, hid, after))
 
     # ------------------------------------------------------------------------------- conversation

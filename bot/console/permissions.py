@@ -9,16 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import FrozenSet
 
+from bot import messages
 from bot.domain.models import Handoff, StaffUser
 from bot.domain.staff import PERMISSIONS
 
 
 class ConsoleError(Exception):
-    """A refused console request: HTTP ``status``, a stable ``code`` and a message for the agent."""
+    """A refused console request: HTTP ``status``, a stable ``code`` and details (``info``); the message
+    for staff is ``messages.CONSOLE_ERRORS[code]`` unless given."""
 
     def __init__(self, status: int, code: str, message: str = "", **info: object) -> None:
         super().__init__(code)
-        self.status, self.code, self.message, self.info = status, code, message or code, info
+        self.status, self.code, self.info = status, code, info
+        values = {"owner": messages.CONSOLE_SOMEONE, **{k: v for k, v in info.items() if v is not None}}
+        self.message = message or messages.CONSOLE_ERRORS.get(code, code).format(**values)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Principal:
 
     def require(self, permission: str) -> None:
         if permission not in self.permissions:
-            raise ConsoleError(403, "forbidden", "没有执行此操作的权限", permission=permission)
+            raise ConsoleError(403, "forbidden", permission=permission)
 
 
 def may_view(principal: Principal, handoff: Handoff) -> bool:

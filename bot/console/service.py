@@ -47,12 +47,12 @@ def _money(value: Any) -> str:
 def handoff_error(exc: HandoffError) -> ConsoleError:
     """The HTTP answer to a refused handoff operation."""
     if exc.reason == "not_found":
-        return ConsoleError(404, "not_found", "会话不存在")
+        return ConsoleError(404, "not_found")
     if exc.reason == "taken":
-        return ConsoleError(409, "taken", f"该会话已由{exc.owner or '其他坐席'}接管", owner=exc.owner)
+        return ConsoleError(409, "taken", owner=exc.owner)
     if exc.reason == "not_owner":
-        return ConsoleError(403, "not_owner", f"该会话由{exc.owner or '其他坐席'}负责，您不能操作", owner=exc.owner)
-    return ConsoleError(409, "closed", "该会话已结束")
+        return ConsoleError(403, "not_owner", owner=exc.owner)
+    return ConsoleError(409, "closed")
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -106,17 +106,16 @@ def queue_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[st
 def _user(s: Session, p: Principal) -> Any:
     user = staff.get(s, p.username)
     if user is None or not user.active:
-        raise ConsoleError(401, "signed_out", "请重新登录")
+        raise ConsoleError(401, "signed_out")
     return user
 
 
 def _visible(s: Session, p: Principal, handoff_id: int) -> Handoff:
     handoff = s.get(Handoff, handoff_id)
     if handoff is None:
-        raise ConsoleError(404, "not_found", "会话不存在")
+        raise ConsoleError(404, "not_found")
     if not may_view(p, handoff):
-        raise ConsoleError(403, "not_owner", "您不能查看其他坐席负责的会话",
-                           owner=handoff.owner.display_name if handoff.owner else None)
+        raise ConsoleError(403, "not_owner", owner=handoff.owner.display_name if handoff.owner else None)
     return handoff
 
 
@@ -239,7 +238,7 @@ def owned(s: Session, p: Principal, handoff_id: int, permission: str) -> Convers
     except HandoffError as exc:
         current = s.get(Handoff, handoff_id)
         if current is not None and current.status == "waiting":
-            raise ConsoleError(409, "not_taken", "请先接入该会话") from None
+            raise ConsoleError(409, "not_taken") from None
         raise handoff_error(exc) from None
     return Conversation(handoff.id, handoff.sender_id, handoff.channel)
 
@@ -247,9 +246,9 @@ def owned(s: Session, p: Principal, handoff_id: int, permission: str) -> Convers
 def clean_reply(text: Any) -> str:
     text = str(text or "").strip()
     if not text:
-        raise ConsoleError(400, "empty", "请输入回复内容")
+        raise ConsoleError(400, "empty")
     if len(text) > MAX_REPLY:
-        raise ConsoleError(400, "too_long", f"回复不能超过{MAX_REPLY}字")
+        raise ConsoleError(400, "too_long", limit=MAX_REPLY)
     return text
 
 
@@ -296,7 +295,7 @@ def _bound_account(s: Session, contact: Contact | None, account_no: str | None) 
     for account in bindings.bound_accounts(s, contact) if contact else []:
         if account.account_no == str(account_no).strip():
             return account
-    raise ConsoleError(400, "not_bound", "该户号未绑定到此客户")
+    raise ConsoleError(400, "not_bound")
 
 
 def create_ticket(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -304,10 +303,10 @@ def create_ticket(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any
     conv = owned(s, p, handoff_id, "ticket.create")
     ticket_type = str(body.get("type") or "")
     if ticket_type not in TICKET_TYPES:
-        raise ConsoleError(400, "bad_type", "工单类型不正确")
+        raise ConsoleError(400, "bad_type")
     description = str(body.get("description") or "").strip()
     if not description:
-        raise ConsoleError(400, "empty", "请填写工单内容")
+        raise ConsoleError(400, "empty")
     handoff = s.get(Handoff, conv.handoff_id)
     assert handoff is not None
     contact = _contact(s, handoff) or contacts.for_sender(s, conv.sender_id)
@@ -322,12 +321,12 @@ def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str,
     conv = owned(s, p, handoff_id, "ticket.update")
     status = str(body.get("status") or "")
     if status not in TICKET_STATUSES:
-        raise ConsoleError(400, "bad_status", "工单状态不正确")
+        raise ConsoleError(400, "bad_status")
     ticket = tickets.by_no(s, ticket_no)
     handoff = s.get(Handoff, conv.handoff_id)
     contact = _contact(s, handoff) if handoff else None
     if ticket is None or contact is None or not tickets.visible_to(s, ticket, contact):
-        raise ConsoleError(404, "ticket_not_found", "该客户没有这张工单")
+        raise ConsoleError(404, "ticket_not_found")
     if ticket.status != status:
         tickets.set_status(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
     return _ticket(ticket)
@@ -343,13 +342,13 @@ def reveal(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> D
     handoff = _visible(s, p, handoff_id)
     field = str(body.get("field") or "")
     if field not in REVEAL_FIELDS:
-        raise ConsoleError(400, "bad_field", "只能查看姓名或电话中的一项")
+        raise ConsoleError(400, "bad_field")
     reason = " ".join(str(body.get("reason") or "").split())
     if len(reason) < 2:
-        raise ConsoleError(400, "reason_required", "请说明查看原因")
+        raise ConsoleError(400, "reason_required")
     account = _bound_account(s, _contact(s, handoff), str(body.get("account_no") or ""))
     if account is None:
-        raise ConsoleError(400, "account_required", "请选择户号")
+        raise ConsoleError(400, "account_required")
     value = account.name if field == "name" else (account.phone or "")
     audit.record(s, p.actor, "pii.reveal", "account", account.account_no, field=field, reason=reason[:200],
                  conversation=handoff.sender_id)
@@ -366,7 +365,7 @@ def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]
         before = int(args["before"]) if args.get("before") else None
         limit = max(1, min(200, int(args.get("limit") or 100)))
     except ValueError:
-        raise ConsoleError(400, "bad_query", "参数不正确") from None
+        raise ConsoleError(400, "bad_query") from None
     rows = audit.entries(s, limit=limit, before_id=before, actor=args.get("actor") or None,
                          action=args.get("action") or None)
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
@@ -407,14 +406,14 @@ def _other(s: Session, p: Principal, username: str) -> Any:
     p.require("staff.manage")
     user = staff.get(s, username)
     if user is None:
-        raise ConsoleError(404, "not_found", "没有这个用户")
+        raise ConsoleError(404, "no_such_staff")
     return user
 
 
 def staff_set_active(s: Session, p: Principal, username: str, active: bool) -> Dict[str, Any]:
     user = _other(s, p, username)
     if user.id == p.id and not active:
-        raise ConsoleError(400, "self", "不能停用自己的账号")
+        raise ConsoleError(400, "self")
     staff.set_active(s, user, active, p.actor)
     if not active:
         sessions.revoke_all(s, user)

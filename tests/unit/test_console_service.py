@@ -93,6 +93,7 @@ def test_one_owner_at_a_time_and_supervisors_take_over(world):
         with pytest.raises(ConsoleError) as refused:
             service.take(s, p["a2"], p["handoff"])
         assert refused.value.status == 409 and refused.value.info["owner"] == "a1-显示名"
+        assert refused.value.message == "该会话已由a1-显示名接管"
         with _denied("forbidden"):
             service.take(s, p["a2"], p["handoff"], force=True)  # agents cannot force
         again = service.take(s, p["a1"], p["handoff"])  # a retry by the owner changes nothing
