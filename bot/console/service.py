@@ -26,10 +26,12 @@ from bot.domain.models import (
     Account,
     Contact,
     Handoff,
+    StaffUser,
     Ticket,
     TranscriptEntry,
 )
 from bot.domain.pii import mask_name, mask_phone, redact_text
+from bot.messaging.deliver import Delivery
 
 MAX_REPLY = 500
 TRANSCRIPT_PAGE = 300
@@ -103,7 +105,7 @@ def queue_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[st
     }
 
 
-def _user(s: Session, p: Principal) -> Any:
+def _user(s: Session, p: Principal) -> StaffUser:
     user = staff.get(s, p.username)
     if user is None or not user.active:
         raise ConsoleError(401, "signed_out")
@@ -128,7 +130,7 @@ def _entry(e: TranscriptEntry) -> Dict[str, Any]:
 def _ticket(t: Ticket) -> Dict[str, Any]:
     return {"ticket_no": t.ticket_no, "type": t.type, "status": t.status, "created_at": _iso(t.created_at),
             "sla_deadline": _iso(t.sla_deadline), "account_no": t.account.account_no if t.account else None,
-            "description": t.description}
+            "description": redact_text(t.description or "")}
 
 
 def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, Any]:
@@ -257,7 +259,7 @@ def author(p: Principal) -> str:
     return f"agent:{p.username}"
 
 
-def record_reply(s: Session, p: Principal, conv: Conversation, text: str, delivery: Any) -> Dict[str, Any]:
+def record_reply(s: Session, p: Principal, conv: Conversation, text: str, delivery: Delivery) -> Dict[str, Any]:
     """The agent's reply went out: keep it in the transcript and the audit log (not its text — the
     transcript, encrypted, holds that)."""
     entry = transcript.append(s, conv.sender_id, conv.channel, "out", author(p), text)
@@ -381,7 +383,7 @@ def record_denied(s: Session, p: Principal, what: str, code: str) -> None:
 # -------------------------------------------------------------------------------------------- staff
 
 
-def _staff(u: Any) -> Dict[str, Any]:
+def _staff(u: StaffUser) -> Dict[str, Any]:
     return {"username": u.username, "display_name": u.display_name, "role": u.role, "active": u.active,
             "locked": bool(u.locked_until and u.locked_until > utcnow()), "created_at": _iso(u.created_at)}
 
@@ -402,7 +404,7 @@ def staff_add(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
     return {"user": _staff(user), "password": password}
 
 
-def _other(s: Session, p: Principal, username: str) -> Any:
+def _other(s: Session, p: Principal, username: str) -> StaffUser:
     p.require("staff.manage")
     user = staff.get(s, username)
     if user is None:
