@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Dict, Optional, Text
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
+from bot.db import session_scope
 from bot.domain import handoffs, tickets
 from bot.domain.models import Contact, SatisfactionRating, Ticket
 from bot.nlu.normalize import to_halfwidth
@@ -113,8 +115,27 @@ class ActionFallback(DomainAction):
         return [SlotSet("next_step", "done")]
 
 
+def rating_pending(s: Session, tracker: Tracker) -> bool:
+    """Was this customer asked for a rating they have not given yet (a ticket or an agent's close)?"""
+    return bool(tracker.get_slot("rating_for")) or handoffs.awaiting_rating(s, tracker.sender_id) is not None
+
+
+def record_rating(s: Session, contact: Contact, tracker: Tracker, dispatcher: CollectingDispatcher,
+                  score: int) -> Events:
+    """Store a 1–5 rating for the agent conversation or the ticket it was asked for."""
+    handoff = handoffs.awaiting_rating(s, tracker.sender_id)
+    ticket_id = tracker.get_slot("rating_for")
+    if handoff is not None:
+        handoffs.rate(s, handoff, score)
+    else:
+        s.add(SatisfactionRating(contact_id=contact.id, sender_id=tracker.sender_id, score=score,
+                                 ticket_id=int(ticket_id) if ticket_id and ticket_id.isdigit() else None))
+    utter(dispatcher, "utter_rating_thanks" if score >= 3 else "utter_rating_sorry")
+    return [SlotSet("rating_for", None), SlotSet("next_step", "done")]
+
+
 class ActionRecordRating(DomainAction):
-    """Store a 1–5 rating for the ticket or the agent conversation it was asked for."""
+    """A rating ("5分", "非常满意")."""
 
     def name(self) -> Text:
         return "action_record_rating"
@@ -125,15 +146,24 @@ class ActionRecordRating(DomainAction):
         if score is None:
             utter(dispatcher, "utter_default")
             return []
-        handoff = handoffs.awaiting_rating(s, tracker.sender_id)
-        ticket_id = tracker.get_slot("rating_for")
-        if handoff is not None:
-            handoffs.rate(s, handoff, score)
-        else:
-            s.add(SatisfactionRating(contact_id=contact.id, sender_id=tracker.sender_id, score=score,
-                                     ticket_id=int(ticket_id) if ticket_id and ticket_id.isdigit() else None))
-        utter(dispatcher, "utter_rating_thanks" if score >= 3 else "utter_rating_sorry")
-        return [SlotSet("rating_for", None), SlotSet("next_step", "done")]
+        return record_rating(s, contact, tracker, dispatcher, score)
 
 
-__all__ = ["ask_rating", "request_agent", "parse_rating"]
+class ActionSessionStart(Action):
+    """A new session (after 60 idle minutes) keeps the bot paused while an agent owns the conversation."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Events:
+        paused = await asyncio.to_thread(_agent_owns, tracker.sender_id)
+        return [SessionStarted(), *([ConversationPaused()] if paused else []), ActionExecuted("action_listen")]
+
+
+def _agent_owns(sender_id: str) -> bool:
+    with session_scope() as s:
+        handoff = handoffs.open_for(s, sender_id)
+        return handoff is not None and handoff.status == "active"
+
+
+__all__ = ["ask_rating", "request_agent", "parse_rating", "rating_pending", "record_rating"]

@@ -10,7 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import DomainAction, Events, entity, utter
+from actions.common import DomainAction, Events, entity, latest_text, utter
+from actions.handoff import parse_rating, rating_pending, record_rating
 from actions.outages import ActionRepairProgress
 from bot.domain import bindings
 from bot.domain.models import Contact
@@ -23,6 +24,9 @@ class ActionHandleInform(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
+        score = parse_rating(latest_text(tracker))
+        if score is not None and len(latest_text(tracker).strip()) <= 4 and rating_pending(s, tracker):
+            return record_rating(s, contact, tracker, dispatcher, score)  # "5" after "请回复1-5分"
         number = entity(tracker, "account_no")
         if number:
             if any(a.account_no == to_halfwidth(number) for a in bindings.bound_accounts(s, contact)):
