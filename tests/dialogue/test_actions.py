@@ -278,3 +278,25 @@ def test_rating_words():
 def test_bind_intent_with_a_number_starts_the_form_for_it(customer):
     turn = customer.run(ActionBindAccount(), "绑定户号5100000101", "bind_account", {"account_no": "5100000101"})
     assert turn.slot("next_step") == "bind" and turn.slot("account_no") == "5100000101"
+
+
+def test_a_bare_digit_after_the_rating_prompt_is_a_rating(customer):
+    from actions.inform import ActionHandleInform
+
+    customer.slots.update(address="城关镇东关村12号", detail="没电")
+    customer.run(ActionSubmitOutage(), "没电", "inform")
+    turn = customer.run(ActionHandleInform(), "4", "inform")
+    assert "感谢您的评价" in turn.text and count(SatisfactionRating, SatisfactionRating.score == 4) == 1
+
+
+def test_a_new_session_stays_paused_while_an_agent_owns_the_conversation(customer):
+    from actions.handoff import ActionSessionStart
+    from bot.domain import handoffs, staff
+
+    assert [e["event"] for e in customer.run(ActionSessionStart()).events] == ["session_started", "action"]
+    with session_scope() as s:
+        agent, _ = staff.add(s, "agent_wang", "agent", "a-very-long-password")
+        handoff = handoffs.request(s, customer.sender_id, "wechat", "asked")
+        handoffs.take(s, handoff.id, agent)
+    events = customer.run(ActionSessionStart()).events
+    assert [e["event"] for e in events] == ["session_started", "pause", "action"]
