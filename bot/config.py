@@ -46,6 +46,7 @@ class Settings:
     wechat_reply_budget_s: float = 4.0
     wechat_signature_max_age_s: float = 300.0  # 0 = accept any timestamp (replaying recorded test vectors)
     wechat_menu_file: Path = ROOT / "wechat_menu.yml"
+    wechat_max_concurrent_turns: int = 8
 
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -103,6 +104,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         wechat_signature_max_age_s=float(
             get("WECHAT_SIGNATURE_MAX_AGE_S") or defaults.wechat_signature_max_age_s),
         wechat_menu_file=Path(get("WECHAT_MENU_FILE") or defaults.wechat_menu_file),
+        wechat_max_concurrent_turns=int(get("WECHAT_MAX_CONCURRENT_TURNS") or defaults.wechat_max_concurrent_turns),
         twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_from_number=get("TWILIO_FROM_NUMBER"),

@@ -16,6 +16,9 @@ answer goes out asynchronously instead of being lost.
 
 Nothing slow runs on the event loop: signature checks and AES are microseconds per message; database
 work happens in threads inside the turn, whose duration the request never waits on beyond the budget.
+Under overload (:mod:`bot.channels.wechat_pacing`) only ``WECHAT_MAX_CONCURRENT_TURNS`` turns run Rasa
+at once, a request whose turn is queued too deep to finish in time answers ``success`` immediately, and
+requests stop waiting earlier by as much as the event loop has lately been late with timers.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.wechat_dedup import SeenStore
 from bot.channels.wechat_menu import current_menu
+from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
     SUCCESS,
     BadRequest,
@@ -81,6 +85,7 @@ class Turn:
         self.chunks: List[str] = []
         self.state = PENDING  # pending → passive (a request took the answer) | async (sent via the API)
         self.latest = 0  # the newest request waiting for this turn; only it may take the passive reply
+        self.started = False  # Rasa is working on it (it got a slot of the turn gate)
         self.delivered = False
 
 
@@ -116,6 +121,14 @@ class WeChatInput(InputChannel):
         self._turns: Dict[str, Turn] = {}
         self._seen: Optional[SeenStore] = None
         self._background: Set[asyncio.Task[Any]] = set()
+        self._gate: Optional[TurnGate] = None
+        self._lag = LoopLag()
+
+    def _pacing(self) -> TurnGate:
+        if self._gate is None:
+            self._gate = TurnGate(get_settings().wechat_max_concurrent_turns)
+            self._lag.start()
+        return self._gate
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -152,7 +165,9 @@ class WeChatInput(InputChannel):
             turn = await self._turn_for(inbound, on_new_message)
             if turn is None:
                 return response.text(SUCCESS)
-            text = await self._answer(turn, started + settings.wechat_reply_budget_s)
+            budget = settings.wechat_reply_budget_s
+            # stop waiting as much earlier as the loop has lately been late with timers (at most half)
+            text = await self._answer(turn, started + budget - min(self._lag.recent(), budget / 2))
             if text is None:
                 return response.text(SUCCESS)
             return response.text(render_reply(keys, envelope, inbound, text), content_type="application/xml")
@@ -181,6 +196,11 @@ class WeChatInput(InputChannel):
         """Wait for the turn until ``deadline``: the passive reply text, or None for ``success``."""
         turn.latest += 1
         me = turn.latest
+        if (turn.state == PENDING and not turn.started
+                and time.monotonic() + self._pacing().expected_finish_in() > deadline):
+            # queued behind more turns than can finish in time: "success" now, the answer follows
+            self._go_async(turn)
+            return None
         try:
             remaining = deadline - time.monotonic()
             if not turn.done.is_set() and remaining > 0:
@@ -226,9 +246,11 @@ class WeChatInput(InputChannel):
         if inbound.rasa_text is not None:
             collector = RecordingCollector()
             try:
-                await on_new_message(UserMessage(
-                    inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
-                    message_id=inbound.message_id, metadata=inbound.metadata))
+                async with self._pacing().slot():
+                    turn.started = True
+                    await on_new_message(UserMessage(
+                        inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
+                        message_id=inbound.message_id, metadata=inbound.metadata))
                 texts = collector.texts()
             except Exception:
                 logger.exception("the bot failed on WeChat message %s", inbound.message_id)

@@ -1,27 +1,56 @@
-"""A deliberately slow action server: a fake speaking rasa-sdk's webhook protocol.
+"""A deliberately slow action server: the real one behind a proxy that holds chosen actions back.
 
-Rasa posts ``{"next_action", "sender_id", "tracker", "domain", "version"}`` to the action endpoint and
-expects ``{"events": [...], "responses": [...]}``. This fake answers ``action_faq`` with the domain's
-``utter_payment_methods/general`` response after ``delay_s`` seconds (so "电费怎么交" becomes a slow
-answer, the way a slow back end makes one), answers every other action at once with no events, and
-counts every call per conversation — the evidence of how many Rasa turns ran.
+Rasa posts ``{"next_action", "sender_id", "tracker", "domain", "version"}`` to its action endpoint (rasa-sdk's
+webhook protocol). :class:`SlowActionServer` receives those calls, waits ``delay_s`` before passing on
+the ones named in ``slow`` (``action_faq`` by default: "电费怎么交" becomes a slow answer, the way a slow
+back end makes one) and forwards everything to the real action server, so the dialogue stays exactly
+the product's. It counts every call per conversation and action — the evidence of how many Rasa turns
+ran.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Tuple
+from pathlib import Path
+from typing import Any, Dict, Iterable, Tuple
+
+from bot.config import ROOT
+from tests.harness import VENV_BIN, _wait, free_port
 
 SLOW_ACTION = "action_faq"
-SLOW_RESPONSE = "utter_payment_methods/general"
+
+
+def start_action_server(workdir: Path, database_url: str) -> Tuple[str, subprocess.Popen]:
+    """The product's action server (``rasa run actions``) on a free port: its webhook URL and process."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = workdir / "actions.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "POWERBOT_VAR_DIR": str(workdir / "var"),
+           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", proc, 60, log)
+    except BaseException:
+        proc.kill()
+        raise
+    return f"http://127.0.0.1:{port}/webhook", proc
 
 
 class SlowActionServer:
-    def __init__(self, delay_s: float = 6.0) -> None:
+    def __init__(self, upstream_url: str, delay_s: float = 6.0, slow: Iterable[str] = (SLOW_ACTION,)) -> None:
+        self.upstream_url = upstream_url
         self.delay_s = delay_s
+        self.slow = set(slow)
         self.calls: Counter[Tuple[str, str]] = Counter()  # (sender_id, action) -> calls
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -43,14 +72,23 @@ class SlowActionServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, request: Dict[str, Any]) -> Dict[str, Any]:
+    def _forward(self, raw: bytes) -> Tuple[int, bytes]:
+        try:
+            request: Dict[str, Any] = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return 400, b'{"error": "bad json"}'
         action = str(request.get("next_action") or "")
         with self._lock:
             self.calls[(str(request.get("sender_id") or ""), action)] += 1
-        if action != SLOW_ACTION:
-            return {"events": [], "responses": []}
-        self._stopping.wait(self.delay_s)  # the slow back end
-        return {"events": [], "responses": [{"response": SLOW_RESPONSE}]}
+        if action in self.slow:
+            self._stopping.wait(self.delay_s)  # the slow back end
+        upstream = urllib.request.Request(self.upstream_url, data=raw, method="POST",
+                                          headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(upstream, timeout=60) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
 
     def _handler(self) -> type:
         fake = self
@@ -59,20 +97,9 @@ class SlowActionServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802  (health, like rasa-sdk's /health)
-                self._send({"status": "ok"})
-
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    request = json.loads(raw.decode("utf-8"))
-                except ValueError:
-                    self._send({"error": "bad json"}, status=400)
-                    return
-                self._send(fake._answer(request))
-
-            def _send(self, payload: Dict[str, Any], status: int = 200) -> None:
-                body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                status, body = fake._forward(raw)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -1,7 +1,7 @@
 """WeChat's 5-second deadline with a slow back end: ``success`` in time, then the answer through the API.
 
-The bot runs against a deliberately slow action server (tests/fakes/slow_actions.py: ``action_faq``
-answers after 6 s), so "电费怎么交" cannot be answered passively, while answers that need no action
+The bot runs against a deliberately slow action server (tests/fakes/slow_actions.py: the real one
+behind a proxy that holds ``action_faq`` back for 6 s), so "电费怎么交" cannot be answered passively, while answers that need no action
 ("你好") stay fast. The fake WeChat API receives the customer-service messages; with 45015 from it, the
 answer goes to the SMS path (the fake Twilio API when configured, else the demo outbox).
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import signal
 import socket
+import subprocess
 import threading
 import urllib.parse
 import urllib.request
@@ -27,7 +29,7 @@ from bot.domain import contacts
 from bot.domain.models import Binding, OutboundMessage, TranscriptEntry
 from tests.conftest import _TMP
 from tests.factories import make_account
-from tests.fakes.slow_actions import SlowActionServer
+from tests.fakes.slow_actions import SlowActionServer, start_action_server
 from tests.fakes.wechat import WeChatClient, eventually, new_msg_id, new_openid
 from tests.harness import start_bot
 
@@ -37,18 +39,24 @@ FALLBACK_PHONE = "13900007777"
 
 
 @pytest.fixture(scope="module")
-def slow_actions():
-    server = SlowActionServer(delay_s=6.0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def slow_db(sqlite_template):
     path = _TMP / f"slow-{uuid.uuid4().hex[:8]}.db"
     shutil.copyfile(sqlite_template, path)
     yield f"sqlite:///{path}"
     dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def slow_actions(slow_db, tmp_path_factory):
+    upstream, process = start_action_server(Path(tmp_path_factory.mktemp("slow-actions")), slow_db)
+    server = SlowActionServer(upstream, delay_s=6.0)
+    yield server
+    server.stop()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -238,3 +238,28 @@ def test_retried_events_are_processed_once(wechat, records_db):
     replies = post_concurrently(wechat, xml)
     assert len([r for r in replies if r.text and "欢迎关注" in r.text]) == 1
     assert [d for d, _ in wait_for_entries(records_db, openid, 2)] == ["in", "out"]
+
+
+# --- load ----------------------------------------------------------------------------------------------
+
+def test_thirty_two_customers_at_once_all_get_an_answer_within_the_deadline(wechat, fake_wechat_api):
+    """WeChat gives up after 5 s: under load every request must end in time, passive or 'success' — and
+    every 'success' must be followed by exactly one customer-service message with the answer."""
+    questions = ["你好", "电费怎么交", "今天天气怎么样"]
+
+    def customer(_index: int):
+        openid = new_openid("oLoad")
+        return openid, [wechat.post(wechat.text(openid, q)) for q in questions]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(customer, range(32)))
+    replies = [r for _openid, rs in results for r in rs]
+    assert all(r.status == 200 for r in replies)
+    assert max(r.seconds for r in replies) < 4.5, sorted(r.seconds for r in replies)[-5:]
+    assert all(r.text or r.is_success for r in replies)
+    for openid, rs in results:
+        late = sum(1 for r in rs if r.is_success)
+        if late:
+            fake_wechat_api.wait_for(lambda openid=openid, late=late: len(fake_wechat_api.sent_to(openid)) >= late,
+                                     timeout=60)
+        assert len(fake_wechat_api.sent_to(openid)) == late
