@@ -8,6 +8,7 @@
     bot staff disable|enable NAME    stop / allow a staff user signing in
     bot staff reset-password NAME    a new generated password for a staff user (printed)
     bot staff demo                   one demo user per role (embedded demo), passwords in var/demo-staff.txt
+    bot wechat menu push [--dry-run] create the Official Account's menu from wechat_menu.yml (WECHAT_MENU_FILE)
     bot run                          the whole bot on embedded defaults (what `make run` calls)
 
 Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
@@ -155,6 +156,42 @@ def cmd_staff_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wechat_menu_push(args: argparse.Namespace) -> int:
+    """Create the account's custom menu at WeChat (menu/create replaces the whole menu)."""
+    import asyncio
+    import json
+
+    from bot.channels.wechat_menu import MenuError, load_menu
+    from bot.messaging.wechat_api import WeChatApiClient, WeChatResult
+
+    settings = get_settings()
+    try:
+        menu = load_menu(settings.wechat_menu_file).to_wechat()
+    except (OSError, MenuError) as exc:
+        _print(f"{settings.wechat_menu_file}: {exc}")
+        return 1
+    if args.dry_run:
+        _print(json.dumps(menu, ensure_ascii=False, indent=2))
+        return 0
+    if not settings.wechat_api_configured:
+        _print("refused: set WECHAT_APPID and WECHAT_SECRET (and WECHAT_API_BASE_URL if not api.weixin.qq.com)")
+        return 1
+
+    async def push() -> WeChatResult:
+        client = WeChatApiClient(settings)
+        try:
+            return await client.create_menu(menu)
+        finally:
+            await client.close()
+
+    result = asyncio.run(push())
+    if not result.ok:
+        _print(f"WeChat refused the menu: {result.errcode} {result.errmsg}")
+        return 1
+    _print(f"menu pushed: {len(menu['button'])} buttons from {settings.wechat_menu_file}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run
 
@@ -195,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("name")
         p.set_defaults(func=cmd_staff_set)
     staff.add_parser("demo", help="create the demo staff users (embedded demo)").set_defaults(func=cmd_staff_demo)
+
+    wechat = sub.add_parser("wechat", help="the WeChat Official Account").add_subparsers(dest="wechat_command",
+                                                                                        required=True)
+    menu = wechat.add_parser("menu", help="the custom menu").add_subparsers(dest="menu_command", required=True)
+    p = menu.add_parser("push", help="create the menu at WeChat from the menu file")
+    p.add_argument("--dry-run", action="store_true", help="print the menu/create body instead of sending it")
+    p.set_defaults(func=cmd_wechat_menu_push)
 
     p = sub.add_parser("run", help="run the whole bot on embedded defaults")
     p.add_argument("--port", type=int, default=5005)
