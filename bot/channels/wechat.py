@@ -196,8 +196,9 @@ class WeChatInput(InputChannel):
         """Wait for the turn until ``deadline``: the passive reply text, or None for ``success``."""
         turn.latest += 1
         me = turn.latest
-        if (turn.state == PENDING and not turn.started
-                and time.monotonic() + self._pacing().expected_finish_in() > deadline):
+        gate = self._pacing()
+        if (turn.state == PENDING and turn.inbound.rasa_text is not None and not turn.started and gate.full
+                and time.monotonic() + gate.expected_finish_in() > deadline):
             # queued behind more turns than can finish in time: "success" now, the answer follows
             self._go_async(turn)
             return None

@@ -35,6 +35,11 @@ class TurnGate:
     def waiting(self) -> int:
         return len(self._waiters)
 
+    @property
+    def full(self) -> bool:
+        """A turn arriving now would have to wait for a slot."""
+        return self.busy >= self.slots or bool(self._waiters)
+
     def expected_finish_in(self) -> float:
         """Seconds until a turn queued now would be done, by the recent average turn."""
         # slots turns finish every turn_s on average: the queue ahead drains at slots / turn_s

@@ -35,7 +35,7 @@ async def test_gate_runs_at_most_its_slots_in_arrival_order():
 
 async def test_gate_predicts_longer_waits_for_longer_queues():
     gate = TurnGate(slots=2, initial_turn_s=0.5)
-    assert gate.expected_finish_in() == 0.5
+    assert gate.expected_finish_in() == 0.5 and not gate.full
     hold = asyncio.Event()
 
     async def turn() -> None:
@@ -45,7 +45,7 @@ async def test_gate_predicts_longer_waits_for_longer_queues():
     tasks = [asyncio.create_task(turn()) for _ in range(6)]
     while gate.waiting < 4:
         await asyncio.sleep(0)
-    assert gate.expected_finish_in() == (4 / 2 + 1) * 0.5
+    assert gate.full and gate.expected_finish_in() == (4 / 2 + 1) * 0.5
     hold.set()
     await asyncio.gather(*tasks)
 
