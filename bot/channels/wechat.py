@@ -33,6 +33,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy import select
 
 from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
@@ -54,7 +55,9 @@ from bot.channels.wechat_protocol import (
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain import contacts, transcript
+from bot.domain.models import OutboundMessage
 from bot.domain.pii import install_log_redaction
+from bot.messaging import outbox
 
 logger = logging.getLogger(__name__)
 install_log_redaction()
@@ -101,6 +104,18 @@ def _note_inbound(inbound: Inbound) -> None:
             contact.subscribe_scene = inbound.subscribe_scene
         if inbound.transcript_text:
             transcript.append(s, inbound.sender_id, "wechat", "in", "customer", inbound.transcript_text)
+
+
+def _note_template_receipt(msgid: str, wechat_status: str) -> None:
+    """WeChat's receipt for a template message (``success``, ``failed:user block``, ``failed: system failed``)."""
+    with session_scope() as s:
+        message = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == f"wx-tpl:{msgid}"))
+        if message is None:
+            return
+        if wechat_status == "success":
+            outbox.set_status(s, message, "delivered")
+        else:
+            outbox.set_status(s, message, "undelivered" if "block" in wechat_status else "failed", wechat_status)
 
 
 def _has_customer_side(inbound: Inbound) -> bool:
@@ -238,6 +253,12 @@ class WeChatInput(InputChannel):
 
     async def _run(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         inbound = turn.inbound
+        if inbound.metadata.get("template_msgid"):
+            try:
+                await asyncio.to_thread(_note_template_receipt, inbound.metadata["template_msgid"],
+                                        inbound.metadata.get("template_status", ""))
+            except Exception:
+                logger.exception("could not record a template message receipt")
         if _has_customer_side(inbound):
             try:
                 await asyncio.to_thread(_note_inbound, inbound)

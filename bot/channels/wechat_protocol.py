@@ -20,7 +20,14 @@ from typing import Any, Dict, List, Mapping, Optional
 import xmltodict
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.events import ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent, UnsubscribeEvent
+from wechatpy.events import (
+    ClickEvent,
+    ScanEvent,
+    SubscribeEvent,
+    SubscribeScanEvent,
+    TemplateSendJobFinishEvent,
+    UnsubscribeEvent,
+)
 from wechatpy.messages import ImageMessage, LocationMessage, TextMessage, VoiceMessage
 from wechatpy.replies import TextReply
 
@@ -222,7 +229,10 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
         dedup_key = f"{account}:msg:{msg_id}"
         message_id = f"wx-{msg_id}"
     else:
+        # events carry no MsgId (a template receipt names its message as MsgID)
         dedup_key = f"{account}:ev:{openid}:{create_time}:{str(raw.get('Event') or msg_type).lower()}"
+        if str(raw.get("MsgID") or "").isdigit():
+            dedup_key += f":{raw['MsgID']}"
         message_id = "wx-ev-" + hashlib.sha256(dedup_key.encode()).hexdigest()[:20]
     base: Dict[str, Any] = dict(openid=openid, account=str(account), msg_type=msg_type, event=event,
                                 create_time=int(create_time), dedup_key=dedup_key, message_id=message_id)
@@ -293,6 +303,10 @@ def _event(base: Dict[str, Any], meta: Dict[str, Any], message: Any, event: str,
                            transcript_text=_label("click", name=key[:40]), metadata=meta)
         return Inbound(**base, rasa_text=internal_message(button.intent),
                        transcript_text=_label("click", name=button.name), metadata=meta)
+    if isinstance(message, TemplateSendJobFinishEvent):
+        # WeChat's receipt for a template message we sent: its outcome belongs in outbound_messages
+        meta["template_msgid"] = str(message.id or "")
+        meta["template_status"] = str(message.status or "")[:100]
     # SCAN by a follower (a scene QR code), VIEW (a menu link: the customer is reading the page), LOCATION
     # reports, template-send receipts and the rest are notices, not messages: WeChat gets "success" and
     # the customer is not sent anything unasked. Only a scan reopens the customer-service window.

@@ -263,3 +263,32 @@ def test_thirty_two_customers_at_once_all_get_an_answer_within_the_deadline(wech
             fake_wechat_api.wait_for(lambda openid=openid, late=late: len(fake_wechat_api.sent_to(openid)) >= late,
                                      timeout=60)
         assert len(fake_wechat_api.sent_to(openid)) == late
+
+
+def test_template_receipts_update_the_outbound_record(wechat, records_db):
+    """WeChat reports each template message's fate in a TEMPLATESENDJOBFINISH event."""
+    from bot.domain.models import OutboundMessage
+    from bot.messaging import outbox
+
+    openid = new_openid()
+    ids = {}
+    with session_scope(records_db) as s:
+        for status in ("success", "failed:user block"):
+            message = outbox.record(s, "wechat", "notice", openid, "[TPL] 停电通知", status="sent")
+            message.provider_id = f"wx-tpl:{new_msg_id()}"
+            ids[status] = (message.id, message.provider_id.split(":")[1])
+    for status, (_id, msgid) in ids.items():
+        assert wechat.post(wechat.xml(openid, "event", Event="TEMPLATESENDJOBFINISH", MsgID=msgid,
+                                      Status=status)).is_success
+
+    def statuses():
+        with session_scope(records_db) as s:
+            found = {k: s.get(OutboundMessage, i).status for k, (i, _m) in ids.items()}
+        return found if "sent" not in found.values() else None
+
+    found = None
+    deadline = time.monotonic() + 10
+    while found is None and time.monotonic() < deadline:
+        found = statuses()
+        time.sleep(0.05)
+    assert found == {"success": "delivered", "failed:user block": "undelivered"}
