@@ -241,8 +241,8 @@ class WeChatInput(InputChannel):
 
     def _go_async(self, turn: Turn) -> None:
         turn.state = ASYNC
-        logger.info("WeChat answer for %s exceeds the reply budget: it will go through the customer-service API",
-                    turn.inbound.sender_id)
+        logger.info("WeChat answer for %s cannot be ready within the reply budget: it will follow through the "
+                    "customer-service API", turn.inbound.sender_id)
         if turn.done.is_set():
             self._deliver(turn, turn.chunks)
             self._settle(turn)
@@ -253,6 +253,23 @@ class WeChatInput(InputChannel):
 
     async def _run(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         inbound = turn.inbound
+        texts: List[str] = []
+        try:
+            texts = await self._work(inbound, turn, on_new_message)
+        except Exception:
+            logger.exception("the bot failed on WeChat message %s", inbound.message_id)
+            texts = [messages.WECHAT_BOT_ERROR]
+        finally:
+            turn.chunks = combine(texts)
+            turn.done.set()  # whatever happened, nobody waits for this turn beyond this point
+        if turn.state == ASYNC:
+            self._deliver(turn, turn.chunks)
+        self._settle(turn)
+        await record_outbound(inbound.sender_id, "wechat", turn.chunks)
+
+    async def _work(self, inbound: Inbound, turn: Turn,
+                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> List[str]:
+        """The turn's work: the records, then Rasa (or the channel's own answer); the texts to send."""
         if inbound.metadata.get("template_msgid"):
             try:
                 await asyncio.to_thread(_note_template_receipt, inbound.metadata["template_msgid"],
@@ -262,29 +279,17 @@ class WeChatInput(InputChannel):
         if _has_customer_side(inbound):
             try:
                 await asyncio.to_thread(_note_inbound, inbound)
-            except Exception:
+            except Exception:  # the customer still gets an answer; the log says what is missing
                 logger.exception("could not record the WeChat message of %s", inbound.sender_id)
-        texts: List[str] = []
-        if inbound.rasa_text is not None:
-            collector = RecordingCollector()
-            try:
-                async with self._pacing().slot():
-                    turn.started = True
-                    await on_new_message(UserMessage(
-                        inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
-                        message_id=inbound.message_id, metadata=inbound.metadata))
-                texts = collector.texts()
-            except Exception:
-                logger.exception("the bot failed on WeChat message %s", inbound.message_id)
-                texts = [messages.WECHAT_BOT_ERROR]
-        elif inbound.channel_reply:
-            texts = [inbound.channel_reply]
-        turn.chunks = combine(texts)
-        turn.done.set()
-        if turn.state == ASYNC:
-            self._deliver(turn, turn.chunks)
-        self._settle(turn)
-        await record_outbound(inbound.sender_id, "wechat", turn.chunks)
+        if inbound.rasa_text is None:
+            return [inbound.channel_reply] if inbound.channel_reply else []
+        collector = RecordingCollector()
+        async with self._pacing().slot():
+            turn.started = True
+            await on_new_message(UserMessage(
+                inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
+                message_id=inbound.message_id, metadata=inbound.metadata))
+        return collector.texts()
 
     def _deliver(self, turn: Turn, chunks: List[str]) -> None:
         if turn.delivered or not chunks:
