@@ -31,11 +31,17 @@ logger = logging.getLogger(__name__)
 
 
 def selected_key(tracker: Tracker) -> Optional[str]:
-    """The ResponseSelector's sub-key for the latest message (e.g. ``payment_methods/online``)."""
-    selector = (tracker.latest_message or {}).get("response_selector") or {}
-    for name in ("default", (tracker.latest_message.get("intent") or {}).get("name")):
-        key = ((selector.get(name) or {}).get("response") or {}).get("intent_response_key")
-        if key:
+    """The ResponseSelector's best sub-key for the classified intent (e.g. ``payment_methods/online``).
+
+    The selector ranks the sub-keys of every retrieval intent; a key of another intent is ignored.
+    None when there is no ranking (a menu click sends the bare intent without text)."""
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name") or ""
+    selector = (message.get("response_selector") or {}).get("default") or {}
+    ranking = selector.get("ranking") or [(selector.get("response") or {})]
+    for candidate in ranking:
+        key = candidate.get("intent_response_key") or ""
+        if key.startswith(intent + "/"):
             return key
     return None
 

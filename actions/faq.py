@@ -17,8 +17,9 @@ class ActionFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        key = selected_key(tracker)
-        if key and f"utter_{key}" in domain.get("responses", {}):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        key = selected_key(tracker) or f"{intent}/general"  # a menu click carries no text to select by
+        if f"utter_{key}" in domain.get("responses", {}):
             dispatcher.utter_message(response=f"utter_{key}", **template_values())
         else:
             dispatcher.utter_message(response="utter_default")

@@ -33,10 +33,12 @@ class ActionBusinessApplication(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
-        key = selected_key(tracker) or "business_application/new_connection"
-        kind = key.split("/", 1)[1] if "/" in key else "new_connection"
+        key = selected_key(tracker)
+        kind = key.split("/", 1)[1] if key else None
         if kind not in BUSINESS_KINDS:
-            kind = "new_connection"
+            # no text to tell the kind by (a menu click): say what can be applied for
+            utter(dispatcher, "utter_business_application_kinds")
+            return [SlotSet("next_step", "done")]
         utter(dispatcher, f"utter_business_application/{kind}")
         utter(dispatcher, "utter_offer_business")
         return [SlotSet("next_step", "offer_business"), SlotSet("offer_detail", kind),

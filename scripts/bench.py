@@ -17,7 +17,6 @@ import os
 import platform
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,13 +182,13 @@ async def load(bot: Bot, path: str, concurrency: int, total: int) -> Dict[str, f
                     query, body = wechat_request(f"bench-{run_id}-{worker}", text, run_id * 100000 + i)
                     async with http.post(f"{bot.url}/webhooks/wechat/webhook{query}", data=body,
                                          headers={"Content-Type": "text/xml"}) as resp:
-                        await resp.read()
-                        ok = resp.status == 200
+                        reply = (await resp.read()).decode("utf-8", "replace")
+                        ok = resp.status == 200 and "系统暂时" not in reply  # an apology is a failure
                 else:
                     async with http.post(f"{bot.url}/webhooks/rest/webhook",
                                          json={"sender": f"bench-{run_id}-{worker}", "message": text}) as resp:
-                        await resp.read()
-                        ok = resp.status == 200
+                        reply = (await resp.read()).decode("utf-8", "replace")
+                        ok = resp.status == 200 and "系统暂时" not in reply
             except aiohttp.ClientError:
                 ok = False
             latencies.append(time.perf_counter() - start)

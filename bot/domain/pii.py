@@ -28,7 +28,14 @@ logger = logging.getLogger(__name__)
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 # phones and 18-character resident ID numbers inside free text (log lines, transcripts)
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![\dA-Za-z])")
+_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])(\d{6})((?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2})(\d{3}[\dXx])(?![\dA-Za-z])")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _is_id_number(number: str) -> bool:
+    """A resident ID number's check digit (GB 11643) — tells it from other 18-digit numbers (WeChat MsgIds)."""
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == number[17].upper()
 
 
 class PiiKeyError(RuntimeError):
@@ -121,7 +128,9 @@ def mask_name(name: str | None) -> str:
 def redact_text(text: str) -> str:
     """Mask every phone number and resident ID number inside free text."""
     text = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    return _ID_IN_TEXT.sub(
+        lambda m: f"{m.group(1)}********{m.group(3)}" if _is_id_number(m.group(0)) else m.group(0), text
+    )
 
 
 class EncryptedText(TypeDecorator):
