@@ -1,5 +1,5 @@
-"""What the SMS channel remembers between requests: MessageSids already seen, and the numbered
-choices last offered to each conversation.
+"""What the SMS channel remembers between requests: MessageSids already seen (the shared
+:class:`~bot.channels.dedup.SeenStore`), and the numbered choices last offered to each conversation.
 
 With ``REDIS_URL`` both live in Redis (``SET NX EX`` for de-duplication), so several Rasa servers
 behind a load balancer agree; without it they live in this process (the embedded demo runs one).
@@ -17,6 +17,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, List, Tuple
+
+from bot.channels.dedup import SeenStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +49,9 @@ class _LocalTtlMap:
                 return None
             return item[1]
 
-    def set(self, key: str, value: Any, ttl_s: float, only_new: bool = False) -> bool:
+    def set(self, key: str, value: Any, ttl_s: float) -> bool:
         with self._lock:
             now = time.monotonic()
-            item = self._items.get(key)
-            if only_new and item is not None and item[0] >= now:
-                return False
             self._items[key] = (now + ttl_s, value)
             self._items.move_to_end(key)
             while len(self._items) > self._max:
@@ -70,14 +69,13 @@ class SmsState:
     def __init__(self, redis_url: str | None, dedup_ttl_s: int = 24 * 3600, choices_ttl_s: int = 24 * 3600,
                  key_prefix: str = KEY_PREFIX) -> None:
         self.prefix = key_prefix
-        self.dedup_ttl_s = dedup_ttl_s
         self.choices_ttl_s = choices_ttl_s
         self._redis = None
         if redis_url:
             import redis
 
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        self._seen = _LocalTtlMap(50_000)
+        self.seen = SeenStore(redis_url, ttl_s=dedup_ttl_s, prefix=f"{key_prefix}:msg:")
         self._choices = _LocalTtlMap(50_000)
 
     @property
@@ -87,18 +85,7 @@ class SmsState:
 
     async def first_time(self, message_sid: str) -> bool:
         """Claim ``message_sid``: True the first time it is seen, False for a repeat."""
-        if self._redis is None:
-            return self._seen.set(message_sid, True, self.dedup_ttl_s, only_new=True)
-        client = self._redis
-        try:
-            claimed = await asyncio.to_thread(
-                client.set, f"{self.prefix}:msg:{message_sid}", "1", nx=True, ex=self.dedup_ttl_s
-            )
-        except Exception as exc:  # redis.RedisError and connection trouble
-            logger.warning("sms de-duplication unavailable (%s): processing %s anyway", type(exc).__name__,
-                           message_sid)
-            return True
-        return bool(claimed)
+        return await self.seen.claim(message_sid)
 
     async def set_choices(self, sender_id: str, choices: List[Choice], reply: str) -> None:
         """Remember the choices offered by ``reply`` (no choices forgets earlier ones)."""

@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
-from bot.channels.wechat_dedup import SeenStore
+from bot.channels.dedup import SeenStore
 from bot.channels.wechat_menu import current_menu
 from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
@@ -198,7 +198,7 @@ class WeChatInput(InputChannel):
         if turn is not None:
             return turn
         if self._seen is None:
-            self._seen = SeenStore(get_settings().redis_url)
+            self._seen = SeenStore(get_settings().redis_url, prefix="powerbot:wechat:seen:")
         if not await self._seen.claim(inbound.dedup_key):
             logger.info("WeChat retry of %s ignored: already taken on", inbound.message_id)
             return None

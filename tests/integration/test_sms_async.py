@@ -22,6 +22,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from bot.channels.dedup import SeenStore
 from bot.db import dispose_engines, session_scope
 from bot.domain import bindings, contacts, transcript
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
@@ -125,8 +126,9 @@ def test_a_retried_message_is_answered_once_across_servers(async_bot, twilio, as
     assert sms(async_bot, twilio, phone, "电费怎么交", message_sid=sid) == (200, [])
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        assert client.exists(f"powerbot:sms:msg:{sid}") == 1  # claimed in Redis: every server sees it
-        client.delete(f"powerbot:sms:msg:{sid}")
+        key = SeenStore(REDIS_URL, prefix="powerbot:sms:msg:").storage_key(sid)
+        assert client.exists(key) == 1  # claimed in Redis: every server sees it
+        client.delete(key)
     finally:
         client.close()
     twilio.wait_for(lambda: twilio.messages(to=e164), what="the reply SMS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from bot.channels.wechat_dedup import SeenStore
+from bot.channels.dedup import SeenStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

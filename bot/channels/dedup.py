@@ -1,9 +1,10 @@
-"""Which WeChat messages this deployment has already taken on — so WeChat's retries are processed once.
+"""Which inbound messages this deployment has already taken on — so a platform's retries are processed
+once (WeChat retries with the same MsgId, or FromUserName+CreateTime+Event for events; Twilio with the
+same MessageSid).
 
-WeChat retries a message up to three times with the same MsgId (events: same FromUserName, CreateTime
-and Event). The first request to :meth:`SeenStore.claim` a key wins. With ``REDIS_URL`` the claim is a
-Redis ``SET NX EX`` shared by every Rasa process behind the load balancer; without it, a dictionary in
-this process. Keys are hashed, so openids never appear in Redis.
+The first request to :meth:`SeenStore.claim` a key wins. With ``REDIS_URL`` the claim is a Redis
+``SET NX EX`` shared by every Rasa process behind the load balancer; without it, a dictionary in this
+process. Keys are hashed, so openids and phone-derived ids never appear in Redis.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ DEFAULT_TTL_S = 600
 
 class SeenStore:
     def __init__(self, redis_url: Optional[str] = None, ttl_s: int = DEFAULT_TTL_S,
-                 prefix: str = "powerbot:wechat:seen:") -> None:
+                 prefix: str = "powerbot:seen:") -> None:
         self.redis_url = redis_url
         self.ttl_s = ttl_s
         self.prefix = prefix
@@ -48,16 +49,24 @@ class SeenStore:
         self._local[digest] = now + self.ttl_s
         return True
 
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+    def storage_key(self, key: str) -> str:
+        """The Redis key a claim of ``key`` is stored under."""
+        return self.prefix + self._digest(key)
+
     async def claim(self, key: str) -> bool:
         """True for the first request carrying ``key`` (within the TTL), False for every retry."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+        digest = self._digest(key)
         if not self.redis_url:
             return self._claim_local(digest)
         try:
             return bool(await self._client().set(self.prefix + digest, "1", nx=True, ex=self.ttl_s))
         except Exception as exc:
             # Better to risk answering a retry twice than to drop a customer's message.
-            logger.warning("Redis unavailable for WeChat de-duplication (%s); using this process only",
+            logger.warning("Redis unavailable for de-duplication (%s); using this process only",
                            type(exc).__name__)
             return self._claim_local(digest)
 
