@@ -37,7 +37,6 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot import messages
@@ -52,8 +51,7 @@ from bot.channels.common import (
 from bot.channels.sms_state import Choice, SmsState
 from bot.config import Settings, get_settings
 from bot.db import session_scope
-from bot.domain import audit, bindings, contacts
-from bot.domain.models import TranscriptEntry
+from bot.domain import audit, bindings, contacts, transcript
 from bot.domain.pii import install_log_redaction, mask_phone, normalize_phone
 from bot.messaging.deliver import send_to_conversation
 from bot.messaging.outbox import sms_segments
@@ -180,12 +178,7 @@ def _inbound_contact(phone: str, opting_out: bool) -> Tuple[str, bool]:
 def _latest_outbound(sender_id: str) -> Tuple[str, str] | None:
     """(author, text) of the last message the conversation's customer was sent, per the transcript."""
     with session_scope() as s:
-        entry = s.scalar(
-            select(TranscriptEntry)
-            .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.direction == "out")
-            .order_by(TranscriptEntry.id.desc())
-            .limit(1)
-        )
+        entry = transcript.last(s, sender_id, "out")
         return (entry.author, entry.text) if entry is not None else None
 
 

@@ -43,10 +43,11 @@ def since(s: Session, sender_id: str, after_id: int = 0, limit: int = 500) -> Li
     return list(s.scalars(q))
 
 
-def last_inbound(s: Session, sender_id: str) -> TranscriptEntry | None:
+def last(s: Session, sender_id: str, direction: str) -> TranscriptEntry | None:
+    """The newest entry of a conversation going ``direction`` ("in" from the customer, "out" to them)."""
     return s.scalar(
         select(TranscriptEntry)
-        .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.direction == "in")
+        .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.direction == direction)
         .order_by(TranscriptEntry.id.desc())
         .limit(1)
     )
