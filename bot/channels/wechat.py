@@ -33,7 +33,6 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import select
 
 from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
@@ -55,7 +54,6 @@ from bot.channels.wechat_protocol import (
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain import contacts, transcript
-from bot.domain.models import OutboundMessage
 from bot.domain.pii import install_log_redaction
 from bot.messaging import outbox
 
@@ -109,7 +107,7 @@ def _note_inbound(inbound: Inbound) -> None:
 def _note_template_receipt(msgid: str, wechat_status: str) -> None:
     """WeChat's receipt for a template message (``success``, ``failed:user block``, ``failed: system failed``)."""
     with session_scope() as s:
-        message = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == f"wx-tpl:{msgid}"))
+        message = outbox.by_provider_id(s, f"wx-tpl:{msgid}")
         if message is None:
             return
         if wechat_status == "success":

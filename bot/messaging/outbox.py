@@ -73,6 +73,11 @@ def set_status(
                               at=now or utcnow()))
 
 
+def by_provider_id(s: Session, provider_id: str) -> OutboundMessage | None:
+    """The message a provider's id (Twilio MessageSid, WeChat template msgid) refers to."""
+    return s.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == provider_id))
+
+
 def demo_outbox(s: Session, limit: int = 20, after_id: int = 0) -> List[OutboundMessage]:
     """The demo SMS outbox (embedded demo without Twilio), newest last."""
     q = (

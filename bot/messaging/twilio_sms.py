@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, Sequence
 
 import aiohttp
-from sqlalchemy import select
 
 from bot.clock import utcnow
 from bot.config import Settings
@@ -203,7 +202,7 @@ def record_provider_status(message_sid: str, status: str, error_code: str | None
     status = (status or "").strip().lower()[:20]
     error = f"twilio {error_code}" if error_code and error_code not in ("0", "") else None
     with session_scope() as s:
-        message = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == message_sid))
+        message = outbox.by_provider_id(s, message_sid)
         if message is None:
             return False
         if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
