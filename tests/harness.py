@@ -94,7 +94,7 @@ def start_bot(
         "SIMULATOR_ENABLED": "true",
         "REST_CHANNEL_ENABLED": "true",
         "CONSOLE_COOKIE_SECURE": "false",
-        "CONSOLE_HOURS": "00:00-23:59",
+        "CONSOLE_HOURS": "00:00-00:00",
         "WECHAT_TOKEN": TEST_WECHAT_TOKEN,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{rasa_port}",
         **(env or {}),

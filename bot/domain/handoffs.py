@@ -37,8 +37,11 @@ def parse_hours(spec: str) -> Tuple[time, time]:
 
 
 def staffed(hours: str, now: datetime | None = None) -> bool:
-    """Are agents on duty now (local time)? ``hours`` is CONSOLE_HOURS, e.g. '08:00-20:00'."""
+    """Are agents on duty now (local time)? ``hours`` is CONSOLE_HOURS, e.g. '08:00-20:00'
+    ('00:00-00:00' is round the clock; '22:00-06:00' spans midnight)."""
     start, end = parse_hours(hours)
+    if start == end:
+        return True
     t = to_local(now or utcnow()).time()
     return start <= t < end if start <= end else (t >= start or t < end)
 

@@ -120,6 +120,7 @@ class Conversation:
 def records(db, monkeypatch):
     """The test database as the actions' database, seeded with the known records."""
     monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("CONSOLE_HOURS", "00:00-00:00")  # agents on duty whenever the tests run
     get_settings.cache_clear()
     sms._sender = None
     gazetteer.invalidate()

@@ -132,3 +132,12 @@ def test_a_customer_sees_only_their_tickets(db):
         assert not tickets.visible_to(s, t, stranger)
         assert tickets.for_contact(s, stranger) == []
         assert [x.id for x in tickets.for_contact(s, owner)] == [t.id]
+
+
+def test_staffed_hours_including_round_the_clock_and_across_midnight():
+    from bot.domain.handoffs import staffed
+
+    noon, night = datetime(2026, 11, 27, 4, 0), datetime(2026, 11, 27, 15, 0)  # 12:00 and 23:00 local
+    assert staffed("08:00-20:00", noon) and not staffed("08:00-20:00", night)
+    assert staffed("22:00-06:00", night) and not staffed("22:00-06:00", noon)
+    assert staffed("00:00-00:00", noon) and staffed("00:00-00:00", night)
