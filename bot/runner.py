@@ -29,6 +29,7 @@ def demo_environment(rasa_port: int, actions_port: int) -> Dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONWARNINGS": "ignore",  # library deprecation noise is not for the person trying the bot
         "SIMULATOR_ENABLED": "true",
         "REST_CHANNEL_ENABLED": "true",
         "CONSOLE_COOKIE_SECURE": "false",  # plain http on localhost
@@ -117,7 +118,7 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
             "\n"
             f"ready in {time.monotonic() - started:.0f} s\n"
             f"  WeChat simulator:  {base}/simulator/\n"
-            f"  agent console:     {base}/console/   (demo staff in var/demo-staff.txt)\n"
+            f"  agent console:     {base}/console/   (demo staff: {get_settings().var_dir / 'demo-staff.txt'})\n"
             f"  REST channel:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"你好\"}}'\n"
             "Ctrl-C stops everything.\n",
             flush=True,
