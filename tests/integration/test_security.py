@@ -52,7 +52,8 @@ def test_crafted_intent_syntax_cannot_set_intents_or_slots(bot, records_db):
 
 def test_guessing_codes_locks_the_account_and_every_guess_is_audited(bot, records_db):
     reply = say(bot, "mallory3", f"绑定户号{VICTIM}")
-    assert "139****4444" in reply and "13900004444" not in reply
+    leaked = "13900004444" in reply
+    assert "139****4444" in reply and not leaked
     replies = [say(bot, "mallory3", guess) for guess in ("000001", "000002", "000003", "000004", "000005")]
     assert "还可以再试4次" in replies[0]
     assert "已暂停绑定" in replies[-1]
