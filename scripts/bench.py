@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 RASA = str(ROOT / ".venv" / "bin" / "rasa")
 TOKEN = "bench-wechat-token"
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
+PER_CUSTOMER = 8  # messages per simulated customer (a conversation's tracker grows with every turn)
 # what customers send most; a mix of FAQ answers, chit-chat and questions that reach the action server
 MESSAGES = ["你好", "电费怎么交", "阶梯电价怎么算", "用了300度电多少钱", "光伏并网怎么申请", "今天天气怎么样",
             "电线杆歪了", "峰谷电价是多少", "谢谢", "我要查电费"]
@@ -174,19 +175,20 @@ async def load(bot: Bot, path: str, concurrency: int, total: int) -> Dict[str, f
 
     async def customer(http: aiohttp.ClientSession, worker: int) -> None:
         nonlocal errors
-        for i in counter:
+        for n, i in enumerate(counter):
             text = MESSAGES[i % len(MESSAGES)]
+            who = f"{worker}-{n // PER_CUSTOMER}"  # a customer sends a few messages, then the next one writes
             start = time.perf_counter()
             try:
                 if path == "wechat":
-                    query, body = wechat_request(f"bench-{run_id}-{worker}", text, run_id * 100000 + i)
+                    query, body = wechat_request(f"bench-{run_id}-{who}", text, run_id * 100000 + i)
                     async with http.post(f"{bot.url}/webhooks/wechat/webhook{query}", data=body,
                                          headers={"Content-Type": "text/xml"}) as resp:
                         reply = (await resp.read()).decode("utf-8", "replace")
                         ok = resp.status == 200 and "系统暂时" not in reply  # an apology is a failure
                 else:
                     async with http.post(f"{bot.url}/webhooks/rest/webhook",
-                                         json={"sender": f"bench-{run_id}-{worker}", "message": text}) as resp:
+                                         json={"sender": f"bench-{run_id}-{who}", "message": text}) as resp:
                         reply = (await resp.read()).decode("utf-8", "replace")
                         ok = resp.status == 200 and "系统暂时" not in reply
             except aiohttp.ClientError:
