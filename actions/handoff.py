@@ -15,7 +15,7 @@ from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.domain import handoffs, tickets
-from bot.domain.models import Contact, SatisfactionRating, Ticket
+from bot.domain.models import Contact, Ticket
 from bot.nlu.normalize import to_halfwidth
 
 _RATING_WORDS = [
@@ -128,8 +128,8 @@ def record_rating(s: Session, contact: Contact, tracker: Tracker, dispatcher: Co
     if handoff is not None:
         handoffs.rate(s, handoff, score)
     else:
-        s.add(SatisfactionRating(contact_id=contact.id, sender_id=tracker.sender_id, score=score,
-                                 ticket_id=int(ticket_id) if ticket_id and ticket_id.isdigit() else None))
+        tickets.rate(s, contact, tracker.sender_id, score,
+                     int(ticket_id) if ticket_id and str(ticket_id).isdigit() else None)
     utter(dispatcher, "utter_rating_thanks" if score >= 3 else "utter_rating_sorry")
     return [SlotSet("rating_for", None), SlotSet("next_step", "done")]
 

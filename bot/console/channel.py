@@ -378,6 +378,11 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         args = {k: request.args.get(k) for k in ("before", "limit", "actor", "action")}
         return response.json(await in_thread(_unit, service.audit_view, p, args))
 
+    @bp.route("/api/metrics", methods=["GET"])
+    @endpoint("metrics.view")
+    async def metrics(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.metrics_view, p, {"days": request.args.get("days")}))
+
     @bp.route("/api/staff", methods=["GET"])
     @endpoint("staff.manage")
     async def staff_list(request: Request, p: Principal) -> HTTPResponse:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.clock import to_local, utcnow
 from bot.console import sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
-from bot.domain import accounts, audit, bindings, contacts, handoffs, staff, tickets, transcript
+from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError
 from bot.domain.models import (
     TICKET_STATUSES,
@@ -373,6 +373,16 @@ def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
                          "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
                          "detail": e.detail} for e in rows]}
+
+
+def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]:
+    """Service quality over the last ``days`` days (default 7): bot, agents, tickets, satisfaction."""
+    p.require("metrics.view")
+    try:
+        since, until = metrics.period(int(args.get("days") or 7))
+    except ValueError:
+        raise ConsoleError(400, "bad_query") from None
+    return metrics.report(s, since, until).as_dict()
 
 
 def record_denied(s: Session, p: Principal, what: str, code: str) -> None:

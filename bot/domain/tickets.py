@@ -26,6 +26,7 @@ from bot.domain.models import (
     Binding,
     Contact,
     PlannedOutage,
+    SatisfactionRating,
     Ticket,
     TicketAttachment,
     TicketCounter,
@@ -355,13 +356,25 @@ class Progress:
     at_risk: bool = False
 
 
+def sla_kept(ticket_type: str, status: str) -> bool:
+    """Does ``status`` keep the SLA commitment? Repair and hazard: the crew is on site (or later);
+    the other types: the ticket is resolved or closed. A cancelled ticket keeps nothing."""
+    if ticket_type in ("repair", "hazard"):
+        return status in ("on_site", "resolved", "closed")
+    return status in ("resolved", "closed")
+
+
+def sla_met_at(ticket: Ticket) -> datetime | None:
+    """When the ticket first reached a status that keeps its SLA commitment (None: not yet)."""
+    return next((e.at for e in ticket.events if sla_kept(ticket.type, e.status)), None)
+
+
 def progress(ticket: Ticket, now: datetime | None = None, rules: Rules | None = None) -> Progress:
     """Where a ticket stands and whether its SLA is overdue or at risk."""
     now = now or utcnow()
     rules = rules or get_rules()
     is_open = ticket.status in OPEN_TICKET_STATUSES
-    # for repair and hazard the commitment is "crew on site": met once the crew is there
-    met = ticket.type in ("repair", "hazard") and ticket.status != "open" and ticket.status != "dispatched"
+    met = sla_kept(ticket.type, ticket.status)
     overdue = at_risk = False
     if is_open and not met and ticket.sla_deadline is not None:
         overdue = now > ticket.sla_deadline
@@ -391,3 +404,15 @@ def attach(s: Session, ticket: Ticket, kind: str, ref: str, actor: str, now: dat
     """Add a photo or a location to a ticket."""
     s.add(TicketAttachment(ticket_id=ticket.id, kind=kind, ref=ref[:2000], created_at=now or utcnow()))
     audit.record(s, actor, "ticket.attach", "ticket", ticket.ticket_no, now=now, kind=kind)
+
+
+def rate(s: Session, contact: Contact, sender_id: str, score: int, ticket_id: int | None,
+         now: datetime | None = None) -> SatisfactionRating:
+    """Record the customer's 1–5 rating of how a ticket the bot opened was handled."""
+    if not 1 <= score <= 5:
+        raise ValueError("score must be 1..5")
+    rating = SatisfactionRating(contact_id=contact.id, sender_id=sender_id, score=score, ticket_id=ticket_id,
+                                created_at=now or utcnow())
+    s.add(rating)
+    s.flush()
+    return rating

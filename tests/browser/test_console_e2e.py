@@ -1,6 +1,6 @@
 """The agent console in a real browser (headless Chromium). Acceptance: a WeChat customer asks for a
 person, an agent takes the conversation over, they talk, and the agent hands the customer back to the
-bot. Also the supervisor's audited reveal and the administrator's staff page.
+bot. Also the supervisor's audited reveal and service-quality page, and the administrator's staff page.
 
 Everything is real except WeChat itself: the customer's messages are signed XML posted to the bot's
 webhook as WeChat's servers post them, and what the bot sends on its own lands in the fake WeChat API.
@@ -149,6 +149,11 @@ def test_supervisor_reveals_a_phone_with_a_reason_and_finds_it_in_the_audit_log(
     page.click('#tabs [data-tab="audit"]')
     expect(page.locator("#audit-rows")).to_contain_text("pii.reveal")
     expect(page.locator("#audit-rows")).to_contain_text("客户要求回电核实")
+
+    # the service-quality page lists the supervisor's own conversation among the week's handled ones
+    page.click('#tabs [data-tab="metrics"]')
+    expect(page.locator("#metrics-agents")).to_contain_text(f"王班长（{supervisor}）")
+    expect(page.locator("#metrics-cards .card")).to_have_count(7)
 
 
 def test_an_administrator_adds_a_colleague_who_then_signs_in(bot, records_db, browser):  # noqa: F811

@@ -369,6 +369,23 @@ def test_the_customers_answer_to_the_rating_prompt_is_recorded_against_the_agent
         assert handoffs.awaiting_rating(s, sender_id) is None
 
 
+def test_supervisors_see_service_quality_with_each_agents_ratings_and_agents_do_not(bot, records_db):
+    sender = f"console-metrics-{uuid.uuid4().hex[:8]}"
+    assert rest_say(bot, sender, "你好")
+    hid, _sender_id = waiting(records_db, sender_id=f"rest:{sender}")
+    agent, username = signed_in(bot, records_db, "agent")
+    assert agent.post(f"/conversations/{hid}/take")[0] == 200
+    assert agent.post(f"/conversations/{hid}/close")[0] == 200
+    assert rest_say(bot, sender, "4")
+    assert agent.get("/metrics")[0] == 403
+    supervisor, _ = signed_in(bot, records_db, "supervisor")
+    status, report = supervisor.get("/metrics?days=1")
+    assert status == 200 and report["conversations"] >= 1 and report["ratings"] >= 1
+    (line,) = [a for a in report["agents"] if a["username"] == username]
+    assert (line["taken"], line["closed"], line["ratings"], line["average_rating"]) == (1, 1, 1, 4.0)
+    assert supervisor.get("/metrics?days=0")[0] == 400 and supervisor.get("/metrics?days=week")[0] == 400
+
+
 def test_agents_open_a_ticket_for_the_customer_and_update_it(bot, records_db):
     hid, _sender = waiting(records_db, bound_to="5100000104")
     agent, username = signed_in(bot, records_db, "agent")

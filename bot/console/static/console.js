@@ -387,12 +387,49 @@
     } catch (e) { flash(e.message, true); }
   }
 
+  // ---------------------------------------------------------------------------- service quality
+
+  function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
+  function num(x, unit) { return x === null || x === undefined ? "—" : x + (unit || ""); }
+  function card(label, value, note) {
+    return el("div", { class: "card" }, el("div", { class: "value" }, String(value)),
+      el("div", { class: "label" }, label), note ? el("div", { class: "muted small" }, note) : "");
+  }
+
+  async function loadMetrics() {
+    try {
+      const m = await api("GET", "/metrics?days=" + encodeURIComponent($("metrics-days").value));
+      const reasons = Object.entries(m.handoffs_by_reason).map(([k, v]) => (REASON[k] || k) + " " + v).join("，");
+      $("metrics-cards").replaceChildren(
+        card("会话数", m.conversations, m.customer_messages + " 条客户消息"),
+        card("机器人独立解决率", pct(m.bot_containment), m.handed_to_agents + " 个会话转人工"),
+        card("转人工", Object.values(m.handoffs_by_reason).reduce((a, b) => a + b, 0), reasons || "无"),
+        card("等待接入（中位数 / 90%）", num(m.wait_p50_s, " 秒") + " / " + num(m.wait_p90_s, " 秒"),
+             "当前排队 " + m.waiting_now),
+        card("工单时限达成率", pct(m.sla_met_rate),
+             "达成 " + m.sla_met + "，超时 " + m.sla_missed + "，进行中 " + m.sla_pending),
+        card("当前超时未处理工单", m.overdue_open_now),
+        card("平均满意度", num(m.average_rating), m.ratings + " 次评价；机器人 " + num(m.average_rating_bot) +
+             "，坐席 " + num(m.average_rating_agents)));
+      $("metrics-agents").replaceChildren(...(m.agents.length ? m.agents.map((a) => el("tr", {},
+        el("td", {}, a.display_name + "（" + a.username + "）"), el("td", {}, String(a.taken)),
+        el("td", {}, String(a.closed)), el("td", {}, String(a.ratings)), el("td", {}, num(a.average_rating)))) :
+        [el("tr", {}, el("td", { colspan: "5", class: "muted" }, "暂无"))]));
+      $("metrics-tickets").replaceChildren(...Object.entries(m.tickets_opened).map(([k, v]) =>
+        el("tr", {}, el("td", {}, TICKET_TYPE[k] || k), el("td", {}, String(v)))));
+      $("metrics-ratings").replaceChildren(...Object.entries(m.rating_distribution).reverse().map(([k, v]) =>
+        el("tr", {}, el("td", {}, k + " 分"), el("td", {}, String(v)))));
+      $("metrics-generated").textContent = "生成于 " + m.generated_at.slice(0, 19).replace("T", " ") + " UTC";
+    } catch (e) { flash(e.message, true); }
+  }
+
   // ------------------------------------------------------------------------------------ start
 
   function showTab(name) {
     for (const b of document.querySelectorAll("#tabs .tab")) b.classList.toggle("active", b.dataset.tab === name);
     for (const s of document.querySelectorAll(".tab-page")) s.hidden = s.id !== "tab-" + name;
     if (name === "audit") loadAudit(false);
+    if (name === "metrics") loadMetrics();
     if (name === "staff") loadStaff();
   }
 
@@ -414,6 +451,7 @@
     $("audit-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadAudit(false); });
     $("audit-more").addEventListener("click", () => loadAudit(true));
     $("staff-form").addEventListener("submit", addStaff);
+    $("metrics-days").addEventListener("change", loadMetrics);
     if (can("queue.view")) {
       await refreshQueue();
       await loadCanned();
