@@ -1,4 +1,5 @@
-"""The utility's service rules (tariffs, late fees, SLAs, binding limits), read from one YAML file.
+"""The utility's service rules (tariffs, late fees, SLAs, working calendar, binding limits), read from
+one YAML file.
 
 ``service_rules.yml`` at the repository root is the default (``SERVICE_RULES_FILE`` overrides it).
 Code asks :func:`get_rules` and never hard-codes a price or a deadline.
@@ -7,14 +8,19 @@ Code asks :func:`get_rules` and never hard-codes a price or a deadline.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
+from bot.clock import local_today
 from bot.config import get_settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,24 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class WorkingCalendar:
+    """Which days count as working days for deadlines in working days: Monday to Friday, except the
+    public holidays, plus the weekend days worked in exchange (调休), as the State Council publishes them."""
+
+    holidays: frozenset[date]
+    working_weekends: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.working_weekends:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def covers(self, year: int) -> bool:
+        """Does the calendar list this year's holidays? (Published each November for the next year.)"""
+        return any(d.year == year for d in self.holidays)
+
+
+@dataclass(frozen=True)
 class BindingRules:
     code_ttl_minutes: int
     max_wrong_codes: int
@@ -86,12 +110,22 @@ class Rules:
     prepaid_cut_hour: int
     prepaid_low_balance_days: int
     sla: Sla
+    calendar: WorkingCalendar
     binding: BindingRules
     duplicate_window_hours: int
 
 
 def _d(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def _dates(values: Any, what: str) -> frozenset[date]:
+    days = set()
+    for value in values or []:
+        if not isinstance(value, date):
+            raise ValueError(f"service rules: calendar.{what}: {value!r} is not a date (YYYY-MM-DD)")
+        days.add(value)
+    return frozenset(days)
 
 
 def parse_rules(raw: Dict[str, Any]) -> Rules:
@@ -130,6 +164,8 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             at_risk_fraction=float(sla["at_risk_fraction"]),
             application_working_days=dict(sla["application_working_days"]),
         ),
+        calendar=WorkingCalendar(_dates(raw.get("calendar", {}).get("holidays"), "holidays"),
+                                 _dates(raw.get("calendar", {}).get("working_weekends"), "working_weekends")),
         binding=BindingRules(**{k: int(v) for k, v in raw["binding"].items()}),
         duplicate_window_hours=int(raw["duplicates"]["same_customer_hours"]),
     )
@@ -140,10 +176,22 @@ def load_rules(path: Path) -> Rules:
         return parse_rules(yaml.safe_load(fh))
 
 
+def calendar_gaps(rules: Rules, today: date) -> List[int]:
+    """Years whose holidays deadlines may soon need but the calendar does not list: this year, and
+    next year from December on."""
+    years = [today.year] + ([today.year + 1] if today.month == 12 else [])
+    return [y for y in years if not rules.calendar.covers(y)]
+
+
 @functools.lru_cache(maxsize=1)
 def get_rules() -> Rules:
     """The process-wide rules from ``SERVICE_RULES_FILE``."""
-    return load_rules(get_settings().service_rules_file)
+    path = get_settings().service_rules_file
+    rules = load_rules(path)
+    for year in calendar_gaps(rules, local_today()):
+        logger.warning("%s lists no public holidays for %s: working-day deadlines count Monday–Friday only "
+                       "(add the State Council's holiday notice to calendar:)", path, year)
+    return rules
 
 
 def template_values(rules: Rules | None = None) -> Dict[str, str]:

@@ -1,9 +1,10 @@
 """Tickets (工单): numbering, SLA deadlines, duplicate suppression, status history, progress.
 
 SLA numbers come from service_rules.yml: repair and hazard crews on site within minutes by area type
-(urban/rural/remote); complaints, meter calibration, applications and call-backs in working days
-(Monday–Friday; public holidays are not modelled). A ticket created from an inbound message carries
-that message's ``source_key``, so a retried message finds its ticket instead of opening a second one.
+(urban/rural/remote); complaints, meter calibration, applications and call-backs in working days (the
+rules' calendar: Monday–Friday, minus public holidays, plus weekends worked in exchange). A ticket
+created from an inbound message carries that message's ``source_key``, so a retried message finds its
+ticket instead of opening a second one.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ from bot.domain.rules import Rules, get_rules
 TICKET_NO_PREFIX = "GD"
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """``days`` working days (Mon–Fri, local time) after a naive-UTC ``start``, same clock time."""
+def add_working_days(start: datetime, days: int, rules: Rules | None = None) -> datetime:
+    """``days`` working days (the rules' calendar, local time) after a naive-UTC ``start``, same clock time."""
+    calendar = (rules or get_rules()).calendar
     local = to_local(start)
     added = 0
     while added < days:
         local += timedelta(days=1)
-        if local.weekday() < 5:
+        if calendar.is_working_day(local.date()):
             added += 1
     return local_to_utc(local)
 
@@ -62,13 +64,13 @@ def sla_deadline(
     if ticket_type == "hazard":
         return created + timedelta(minutes=sla.hazard_arrival_minutes[area])
     if ticket_type == "complaint":
-        return add_working_days(created, sla.complaint_contact_working_days)
+        return add_working_days(created, sla.complaint_contact_working_days, rules)
     if ticket_type == "meter":
-        return add_working_days(created, sla.meter_calibration_working_days)
+        return add_working_days(created, sla.meter_calibration_working_days, rules)
     if ticket_type == "business":
-        return add_working_days(created, sla.application_working_days.get(subtype or "", 5))
+        return add_working_days(created, sla.application_working_days.get(subtype or "", 5), rules)
     if ticket_type == "callback":
-        return add_working_days(created, sla.callback_working_days)
+        return add_working_days(created, sla.callback_working_days, rules)
     return None
 
 

@@ -109,6 +109,15 @@ def test_working_day_deadlines_skip_the_weekend(db):
         assert solar.sla_deadline == datetime(2026, 12, 29, 2, 0)  # 22 working days: 4 weeks, then Mon + Tue
 
 
+def test_working_day_deadlines_skip_public_holidays_and_count_weekends_worked_in_exchange(db):
+    with db.session() as s:
+        before_national_day = tickets.create(s, "complaint", "wechat", "态度差", now=datetime(2026, 9, 30, 2, 0))
+        before_exchange_saturday = tickets.create(s, "complaint", "wechat", "态度差",
+                                                  now=datetime(2026, 10, 9, 2, 0))
+        assert before_national_day.sla_deadline == datetime(2026, 10, 8, 2, 0)  # 1–7 October are holidays
+        assert before_exchange_saturday.sla_deadline == datetime(2026, 10, 10, 2, 0)  # Saturday 10 October is worked
+
+
 def test_progress_shows_history_and_sla_risk(db):
     with db.session() as s:
         contact = make_contact(s)
