@@ -135,7 +135,8 @@ def record_rating(s: Session, contact: Contact, tracker: Tracker, dispatcher: Co
 
 
 class ActionRecordRating(DomainAction):
-    """A rating ("5分", "非常满意")."""
+    """A rating ("5分", "非常满意"). Stored only when one was asked for, so the service-quality figures
+    count answers to our question, not a stray digit or a passing remark."""
 
     def name(self) -> Text:
         return "action_record_rating"
@@ -146,6 +147,9 @@ class ActionRecordRating(DomainAction):
         if score is None:
             utter(dispatcher, "utter_default")
             return []
+        if not rating_pending(s, tracker):
+            utter(dispatcher, "utter_what_can_i_do" if score >= 3 else "utter_rating_unasked_unhappy")
+            return [SlotSet("next_step", "done")]
         return record_rating(s, contact, tracker, dispatcher, score)
 
 

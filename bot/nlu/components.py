@@ -28,6 +28,23 @@ from bot.nlu.normalize import is_noise, to_halfwidth
 logger = logging.getLogger(__name__)
 
 
+def _import_skops_keeping_the_log_level() -> None:
+    """Rasa's LogisticRegressionClassifier loads its model with skops, whose import walks every
+    scikit-learn module; one of them imports numpy.distutils, which sets the *root* logger to
+    WARNING — the server would go silent below warnings from the moment the model loads. Rasa
+    imports this module before it loads any component, so importing skops here, and putting the
+    level back, keeps the configured log level."""
+    root = logging.getLogger()
+    level = root.level
+    try:
+        import skops.io  # noqa: F401
+    finally:
+        root.setLevel(level)
+
+
+_import_skops_keeping_the_log_level()
+
+
 def _warm_up_jieba() -> None:
     import jieba
 

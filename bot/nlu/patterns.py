@@ -36,9 +36,9 @@ PATTERNS: Dict[str, List[str]] = {
     # usage in a "what would it cost" question: the number before 度 / 千瓦时 / kWh
     # ("一度电多少钱" asks for the unit price, not the cost of 1 kWh; "好几十度" is no number)
     "kwh": [
-        r"(?<![0-9０-９.几多好])(?!一(?:度|千瓦时))"
-        r"(?:[0-9０-９]+(?:\.[0-9]+)?[百千万]?|[零〇一二两三四五六七八九十百千万]+)"
-        r"(?=\s*(?:度|千瓦时|[kK][wW][hH]))"
+        r"(?<![0-9０-９.])(?!一(?:度|千瓦时))"
+        r"(?:[0-9０-９]+(?:\.[0-9]+)?[百千万]?|(?<![几多好])[零〇一二两三四五六七八九十百千万]+)"
+        r"(?=\s*[来多余]?\s*(?:度|千瓦时|[kK][wW][hH]))"
     ],
 }
 

@@ -272,6 +272,13 @@ def test_a_rating_is_stored_once_for_the_ticket_it_was_asked_for(customer):
         assert rating.score == 5 and rating.ticket_id is not None
 
 
+def test_a_rating_nobody_asked_for_is_not_stored(customer):
+    unhappy = customer.run(ActionRecordRating(), "2分", "rate")
+    assert "转人工" in unhappy.text
+    happy = customer.run(ActionRecordRating(), "非常满意", "rate")
+    assert "感谢您的评价" not in happy.text and count(SatisfactionRating) == 0
+
+
 def test_rating_words():
     assert [parse_rating(t) for t in ["5", "五分", "打4分", "非常满意", "一般", "不满意", "差评", "你好"]] == [
         5, 5, 4, 5, 3, 2, 1, None]
