@@ -2,7 +2,7 @@
 
 Prepares the database (migrate, demo data, demo staff), starts the action server and the Rasa
 server with our channels, waits until both answer, prints where to go, and stops both cleanly on
-Ctrl-C. Production runs the two servers under a process manager instead (see README).
+Ctrl-C, SIGTERM or SIGHUP; if it is killed outright, the servers get SIGTERM from the kernel. Production runs the two servers under a process manager instead (see README).
 """
 
 from __future__ import annotations
@@ -56,6 +56,21 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
+def _die_with_parent() -> None:
+    """In each server process, before it starts: ask Linux for SIGTERM when ``bot run`` dies, however
+    it dies (even SIGKILL), so no server is left holding the ports."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: SIGTERM and SIGHUP are still handled by run()
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _stop(procs: List[subprocess.Popen]) -> None:
     for p in procs:
         if p.poll() is None:
@@ -94,16 +109,19 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
 
     procs: List[subprocess.Popen] = []
     started = time.monotonic()
+    # a terminal closing or a process manager stopping us ends the servers too, like Ctrl-C
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         actions = subprocess.Popen(
             [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, preexec_fn=_die_with_parent,
         )
         procs.append(actions)
         server = subprocess.Popen(
             [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml", "--port", str(rasa_port), "--interface", "127.0.0.1"],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, preexec_fn=_die_with_parent,
         )
         procs.append(server)
         ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60) and _wait_http(
