@@ -353,15 +353,22 @@ def test_closing_asks_the_customer_for_a_rating(bot, records_db):
     assert agent.post(f"/conversations/{hid}/reply", {"text": "还有问题吗"})[1]["error"] == "closed"
 
 
-def test_the_customers_answer_to_the_rating_prompt_is_recorded_against_the_agent(bot, records_db):
-    """Console and dialogue together: the console closes and asks; the bot, resumed, records the answer."""
+def rated_by_customer(bot, records_db: str, answer: str) -> Tuple[int, str, str, ConsoleClient]:
+    """A REST customer served by a new agent who closes the conversation; the customer answers the
+    rating prompt with ``answer``. Returns (handoff id, sender id, agent's username, agent's client)."""
     sender = f"console-rate-{uuid.uuid4().hex[:8]}"
     assert rest_say(bot, sender, "你好")
     hid, sender_id = waiting(records_db, sender_id=f"rest:{sender}")
     agent, username = signed_in(bot, records_db, "agent")
     assert agent.post(f"/conversations/{hid}/take")[0] == 200
     assert agent.post(f"/conversations/{hid}/close")[0] == 200
-    assert rest_say(bot, sender, "5")  # what the prompt asks for: a digit from 1 to 5
+    assert rest_say(bot, sender, answer)
+    return hid, sender_id, username, agent
+
+
+def test_the_customers_answer_to_the_rating_prompt_is_recorded_against_the_agent(bot, records_db):
+    """Console and dialogue together: the console closes and asks; the bot, resumed, records the answer."""
+    hid, sender_id, username, _agent = rated_by_customer(bot, records_db, "5")  # what the prompt asks for
     with session_scope(records_db) as s:
         ratings = [(r.score, r.handoff_id, r.staff_id) for r in
                    s.scalars(select(SatisfactionRating).where(SatisfactionRating.sender_id == sender_id))]
@@ -370,13 +377,7 @@ def test_the_customers_answer_to_the_rating_prompt_is_recorded_against_the_agent
 
 
 def test_supervisors_see_service_quality_with_each_agents_ratings_and_agents_do_not(bot, records_db):
-    sender = f"console-metrics-{uuid.uuid4().hex[:8]}"
-    assert rest_say(bot, sender, "你好")
-    hid, _sender_id = waiting(records_db, sender_id=f"rest:{sender}")
-    agent, username = signed_in(bot, records_db, "agent")
-    assert agent.post(f"/conversations/{hid}/take")[0] == 200
-    assert agent.post(f"/conversations/{hid}/close")[0] == 200
-    assert rest_say(bot, sender, "4")
+    _hid, _sender_id, username, agent = rated_by_customer(bot, records_db, "4")
     assert agent.get("/metrics")[0] == 403
     supervisor, _ = signed_in(bot, records_db, "supervisor")
     status, report = supervisor.get("/metrics?days=1")
