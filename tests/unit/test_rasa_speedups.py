@@ -29,3 +29,10 @@ def test_same_verdict_as_jsonschema_validate(result):
         with pytest.raises(ValidationError) as raised:
             rasa_speedups._validate_action_result(action, result)
         assert raised.value.message.startswith(expected)
+
+
+def test_rasa_still_checks_responses_through_the_method_we_replace():
+    """A Rasa upgrade that moves the check would silently bypass the replacement: fail here instead."""
+    import inspect
+
+    assert "self._validate_action_result(" in inspect.getsource(RemoteAction.run)
