@@ -5,9 +5,10 @@ drift out of step): the bot (conversations, how many it handled without an agent
 for an agent, conversations taken, ratings per agent), tickets (opened by type, SLA met or missed) and
 customer satisfaction (1–5 ratings after tickets and agent conversations).
 
-A ticket's SLA counts as met when the commitment was kept before its deadline: for repair and hazard
-tickets the crew on site (status ``on_site`` or later), for the others the ticket resolved. Tickets whose
-deadline has not passed and that are not yet done are "pending", neither met nor missed.
+A ticket's SLA counts as met when the commitment was kept before its deadline (``tickets.sla_kept``:
+crew on site for repairs and hazards, the customer contacted for complaints and call-backs, the work
+done for meter calibration and applications). Tickets whose deadline has not passed and that are not
+yet done are "pending"; tickets cancelled before they were done are not counted.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def report(s: Session, since: datetime, until: datetime, now: datetime | None = 
         if t.sla_deadline is None:
             continue
         done_at = sla_met_at(t)
+        if done_at is None and t.status == "cancelled":
+            continue
         if done_at is not None and done_at <= t.sla_deadline:
             met += 1
         elif done_at is not None or now > t.sla_deadline:

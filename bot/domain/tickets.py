@@ -359,10 +359,13 @@ class Progress:
 
 
 def sla_kept(ticket_type: str, status: str) -> bool:
-    """Does ``status`` keep the SLA commitment? Repair and hazard: the crew is on site (or later);
-    the other types: the ticket is resolved or closed. A cancelled ticket keeps nothing."""
+    """Does ``status`` keep the SLA commitment? Repair and hazard: the crew is on site (or later).
+    Complaint and call-back: someone has taken it up (the commitment is to contact the customer).
+    Meter calibration and applications: done (resolved or closed). A cancelled ticket keeps nothing."""
     if ticket_type in ("repair", "hazard"):
         return status in ("on_site", "resolved", "closed")
+    if ticket_type in ("complaint", "callback"):
+        return status in ("dispatched", "on_site", "resolved", "closed")
     return status in ("resolved", "closed")
 
 

@@ -24,7 +24,8 @@ def _say(s, sender: str, channel: str, text: str, at: datetime) -> None:
 @pytest.fixture
 def week(db):
     """Three customers in the week (two on WeChat, one by SMS) and one from the week before; one
-    conversation handed to an agent who took it after two minutes and was rated 5; a ticket rated 3."""
+    conversation handed to an agent who took it after two minutes and was rated 5; a ticket rated 3;
+    tickets that kept, missed, have yet to meet and no longer need their SLA."""
     with db.session() as s:
         agent, _ = staff.add(s, "wang", "agent", "correct-horse-battery", display_name="王坐席")
         _say(s, "wechat:oA", "wechat", "查电费", T0)
@@ -54,6 +55,12 @@ def week(db):
                        now=T0 + timedelta(hours=5))
         # a complaint due within one working day, still inside it at NOW: pending
         tickets.create(s, "complaint", "wechat", "态度差", now=NOW - timedelta(hours=1))
+        # a complaint whose customer was contacted two hours later: kept (the commitment is contact)
+        contacted = tickets.create(s, "complaint", "sms", "抄表不准", now=T0 + timedelta(hours=1))
+        tickets.set_status(s, contacted, "dispatched", "staff:wang", now=T0 + timedelta(hours=3))
+        # a calibration request the customer withdrew: neither kept nor missed
+        withdrawn = tickets.create(s, "meter", "wechat", "校表", now=T0)
+        tickets.set_status(s, withdrawn, "cancelled", "staff:wang", now=T0 + timedelta(hours=1))
         tickets.rate(s, contact, "wechat:oB", 3, kept.id, now=T0 + timedelta(hours=2))
     return db
 
@@ -79,9 +86,10 @@ def test_tickets_count_as_met_only_when_the_commitment_was_kept_before_the_deadl
     with week.session() as s:
         report = metrics.report(s, *WEEK, now=NOW)
     assert report.tickets_opened["repair"] == 2 and report.tickets_opened["hazard"] == 1
-    assert report.tickets_opened["complaint"] == 1 and report.tickets_opened["business"] == 0
-    assert (report.sla_met, report.sla_missed, report.sla_pending) == (1, 2, 1)
-    assert report.sla_met_rate == pytest.approx(1 / 3, abs=0.001)
+    assert report.tickets_opened["complaint"] == 2 and report.tickets_opened["meter"] == 1
+    assert report.tickets_opened["business"] == 0
+    assert (report.sla_met, report.sla_missed, report.sla_pending) == (2, 2, 1)
+    assert report.sla_met_rate == 0.5
     assert report.overdue_open_now == 1
 
 
