@@ -31,7 +31,7 @@ from bot.domain.models import (
     Ticket,
     TranscriptEntry,
 )
-from bot.domain.tickets import sla_met_at
+from bot.domain.tickets import progress, sla_met_at
 
 MAX_DAYS = 366
 
@@ -172,7 +172,7 @@ def report(s: Session, since: datetime, until: datetime, now: datetime | None = 
             .where(Ticket.sla_deadline < now, Ticket.status.in_(OPEN_TICKET_STATUSES))
             .options(selectinload(Ticket.events))
         ).all()
-        if sla_met_at(t) is None
+        if progress(t, now).overdue  # the same verdict the customer hears when asking for progress
     )
 
     scores = [r.score for r in ratings]
