@@ -31,7 +31,6 @@ from bot.console import canned, service, sessions, tracker
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle, make_throttle
 from bot.db import session_scope
-from bot.domain import staff
 from bot.messaging import deliver
 
 logger = logging.getLogger(__name__)
@@ -224,36 +223,24 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def login_form(request: Request) -> HTTPResponse:
         return login_page()
 
-    def sign_in(username: str, password: str, ip: str) -> Tuple[str | None, str]:
-        with session_scope() as s:
-            try:
-                user = staff.authenticate(s, username, password)
-            except staff.StaffError as exc:
-                return None, str(exc)  # the failure count and its audit entry are committed
-            sessions.purge_expired(s, lifetimes())
-            token, _row = sessions.create(s, user, lifetimes(), ip)
-            return token, ""
-
     @bp.route("/login", methods=["POST"])
     async def login(request: Request) -> HTTPResponse:
-        ip = _client_ip(request)
-        wait = await in_thread(throttle.blocked, ip)
-        if wait:
-            resp = login_page(messages.CONSOLE_ERRORS["login_throttled"], status=429)
-            resp.headers["Retry-After"] = str(wait)
-            return resp
         form = request.form or {}
         presented, expected = form.get("csrf_token") or "", request.cookies.get(LOGIN_COOKIE) or ""
         if not expected or not secrets.compare_digest(presented.encode(), expected.encode()):
             return login_page(messages.CONSOLE_ERRORS["login_expired"], status=403)
         username = (form.get("username") or "").strip()[:40]
         password = (form.get("password") or "")[:200]
-        token, problem = await in_thread(sign_in, username, password, ip)
-        if token is None:
-            await in_thread(throttle.failed, ip)
-            return login_page(problem or messages.CONSOLE_ERRORS["login_failed"], status=401)
+        result = await in_thread(_unit, service.sign_in, throttle, username, password, _client_ip(request),
+                                 lifetimes())
+        if result.retry_after:
+            resp = login_page(result.problem, status=429)
+            resp.headers["Retry-After"] = str(result.retry_after)
+            return resp
+        if result.token is None:
+            return login_page(result.problem or messages.CONSOLE_ERRORS["login_failed"], status=401)
         resp = response.redirect(f"{PREFIX}/", status=303)
-        _set_cookie(resp, SESSION_COOKIE, token, PREFIX)
+        _set_cookie(resp, SESSION_COOKIE, result.token, PREFIX)
         _clear_cookie(resp, LOGIN_COOKIE, f"{PREFIX}/login")
         return resp
 

@@ -15,9 +15,11 @@ from typing import Any, Dict, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.clock import to_local, utcnow
 from bot.console import sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
+from bot.console.throttle import Throttle
 from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError
 from bot.domain.models import (
@@ -55,6 +57,41 @@ def handoff_error(exc: HandoffError) -> ConsoleError:
     if exc.reason == "not_owner":
         return ConsoleError(403, "not_owner", owner=exc.owner)
     return ConsoleError(409, "closed")
+
+
+# ------------------------------------------------------------------------------------------ sign-in
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: a session ``token`` for the cookie, or ``problem`` (the message for the
+    sign-in page) and ``retry_after`` seconds when the address is throttled."""
+
+    token: str | None
+    problem: str = ""
+    retry_after: int = 0
+
+
+def sign_in(s: Session, throttle: Throttle, username: str, password: str, ip: str,
+            lifetimes: sessions.Lifetimes, now: datetime | None = None) -> SignIn:
+    """Check a sign-in against the address's throttle and the username's lockout, then open a session.
+
+    The address's slot is taken before anything else (at most ``CONSOLE_LOGIN_IP_LIMIT`` failures per
+    window, also when the attempts run in parallel) and given back when the sign-in succeeds; the
+    username's lockout is :func:`bot.domain.staff.authenticate`'s. A refusal returns (it does not raise)
+    so that its counts and audit entries commit with the caller's unit of work.
+    """
+    wait = throttle.acquire(ip)
+    if wait:
+        return SignIn(None, messages.CONSOLE_ERRORS["login_throttled"], wait)
+    try:
+        user = staff.authenticate(s, username, password, now)
+    except staff.StaffError as exc:
+        return SignIn(None, str(exc) or messages.CONSOLE_ERRORS["login_failed"])
+    throttle.release(ip)
+    sessions.purge_expired(s, lifetimes, now)
+    token, _row = sessions.create(s, user, lifetimes, ip, now)
+    return SignIn(token)
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -393,14 +430,14 @@ def record_denied(s: Session, p: Principal, what: str, code: str) -> None:
 # -------------------------------------------------------------------------------------------- staff
 
 
-def _staff(u: StaffUser) -> Dict[str, Any]:
+def _staff(s: Session, u: StaffUser) -> Dict[str, Any]:
     return {"username": u.username, "display_name": u.display_name, "role": u.role, "active": u.active,
-            "locked": bool(u.locked_until and u.locked_until > utcnow()), "created_at": _iso(u.created_at)}
+            "locked": staff.locked_until(s, u.username) is not None, "created_at": _iso(u.created_at)}
 
 
 def staff_list(s: Session, p: Principal) -> Dict[str, Any]:
     p.require("staff.manage")
-    return {"staff": [_staff(u) for u in staff.all_users(s)]}
+    return {"staff": [_staff(s, u) for u in staff.all_users(s)]}
 
 
 def staff_add(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -411,7 +448,7 @@ def staff_add(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
                                    display_name=str(body.get("display_name") or "").strip() or None, actor=p.actor)
     except staff.StaffError as exc:
         raise ConsoleError(400, "refused", str(exc)) from None
-    return {"user": _staff(user), "password": password}
+    return {"user": _staff(s, user), "password": password}
 
 
 def _other(s: Session, p: Principal, username: str) -> StaffUser:
@@ -429,7 +466,7 @@ def staff_set_active(s: Session, p: Principal, username: str, active: bool) -> D
     staff.set_active(s, user, active, p.actor)
     if not active:
         sessions.revoke_all(s, user)
-    return {"user": _staff(user)}
+    return {"user": _staff(s, user)}
 
 
 def staff_reset_password(s: Session, p: Principal, username: str) -> Dict[str, Any]:
@@ -437,4 +474,4 @@ def staff_reset_password(s: Session, p: Principal, username: str) -> Dict[str, A
     user = _other(s, p, username)
     password = staff.reset_password(s, user, p.actor)
     sessions.revoke_all(s, user)
-    return {"user": _staff(user), "password": password}
+    return {"user": _staff(s, user), "password": password}

@@ -246,8 +246,6 @@ class StaffUser(Base):
     role = Column(String(12), nullable=False)
     password_hash = Column(String(200), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
@@ -384,8 +382,21 @@ class OutboundStatusEvent(Base):
     at = Column(DateTime, nullable=False, default=utcnow)
 
 
+class AttemptCounter(Base):
+    """Attempts of one key in its current window (sign-ins per username, wrong codes per account, codes
+    per phone …): checked and counted in one statement by :mod:`bot.domain.counters`."""
+
+    __tablename__ = "attempt_counters"
+
+    name = Column(String(120), primary_key=True)  # "<what>:<id or keyed hash>", never personal data in clear
+    window_start = Column(DateTime, nullable=False)
+    tries = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+
+
 __all__ = [
     "Account",
+    "AttemptCounter",
     "AuditEntry",
     "Bill",
     "Binding",

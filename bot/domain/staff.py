@@ -1,7 +1,11 @@
 """Staff users (agents, supervisors, administrators): passwords, roles, login throttling.
 
 Passwords are hashed with scrypt (a per-user random salt); after ``MAX_FAILED`` wrong passwords the
-user is locked for ``LOCK_MINUTES``, so a password cannot be guessed online.
+username is locked for ``LOCK_MINUTES``, so a password cannot be guessed online. The failures are
+counted per *username typed*, known or not, in :mod:`bot.domain.counters` (check and count in one
+statement, so parallel sign-ins cannot check more than ``MAX_FAILED`` passwords), and an unknown
+username costs one scrypt against a dummy hash, like a wrong password: neither the time of the answer
+nor the "locked" message tells which usernames exist.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.domain import audit
+from bot.domain import audit, counters
 from bot.domain.models import STAFF_ROLES, StaffUser
 
 MAX_FAILED = 5
@@ -33,6 +37,11 @@ PERMISSIONS = {
                    "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view"},
     "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
 }
+
+
+#: The sign-in refusals; the same two for unknown and real usernames.
+WRONG = "用户名或密码错误"
+LOCKED = "登录失败次数过多，请稍后再试"
 
 
 class StaffError(Exception):
@@ -91,30 +100,48 @@ def all_users(s: Session) -> List[StaffUser]:
     return list(s.scalars(select(StaffUser).order_by(StaffUser.username)))
 
 
+#: Checked for unknown and disabled usernames, so they cost one scrypt with the real parameters, as a
+#: wrong password does. Its digest is random bytes: no password is known to match it.
+_DUMMY_HASH = f"scrypt${_N}${_R}${_P}$0Xzb9bM7mC3Q1kC1nYl0Ew==$J3v9yT4b0mX1o8yq6V3iQm7JrG4mJ6cW0bqN9m2t5yE="
+
+
+def login_key(username: str) -> str:
+    """The attempt counter of sign-ins with ``username`` (as typed, existing or not)."""
+    return "staff-login:" + hashlib.sha256(username.encode("utf-8")).hexdigest()[:40]
+
+
+def locked_until(s: Session, username: str, now: datetime | None = None) -> datetime | None:
+    """When the sign-in lock of ``username`` ends (naive UTC), or None."""
+    return counters.locked_until(s, login_key(username), now)
+
+
 def authenticate(s: Session, username: str, password: str, now: datetime | None = None) -> StaffUser:
-    """The user if the password is right and the account usable; failures are counted and audited."""
+    """The user if the password is right and the account usable; raises :class:`StaffError` (``WRONG`` or
+    ``LOCKED``) otherwise.
+
+    Each attempt takes a slot of the username's counter *before* the password is checked (one
+    statement, so parallel attempts cannot all slip under the limit); a right password gives it back,
+    the ``MAX_FAILED``-th wrong one locks the username for ``LOCK_MINUTES``. Unknown and disabled
+    usernames go the same way, hashing once against a dummy hash. Every attempt is audited.
+    """
     now = now or utcnow()
-    user = get(s, username)
-    if user is None or not user.active:
-        # same work as a real check, so timing does not reveal which usernames exist
-        check_password(password, hash_password("x" * 12))
-        audit.record(s, f"staff:{username[:40]}", "staff.login", "staff", username[:40], outcome="denied", now=now,
-                     reason="unknown")
-        raise StaffError("用户名或密码错误")
-    if user.locked_until and user.locked_until > now:
-        audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, outcome="denied", now=now,
-                     reason="locked")
-        raise StaffError("登录失败次数过多，请稍后再试")
-    if not check_password(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-        audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, outcome="denied", now=now,
-                     reason="password")
-        raise StaffError("用户名或密码错误")
-    user.failed_logins = 0
-    user.locked_until = None
+    name = username[:40]
+    key = login_key(name)
+    verdict = counters.take(s, key, MAX_FAILED, timedelta(minutes=LOCK_MINUTES), now)
+    if not verdict.allowed:
+        audit.record(s, f"staff:{name}", "staff.login", "staff", name, outcome="denied", now=now, reason="locked")
+        raise StaffError(LOCKED)
+    user = get(s, name)
+    usable = user is not None and user.active
+    stored = user.password_hash if user is not None and usable else _DUMMY_HASH
+    if not check_password(password, stored) or not usable:
+        if verdict.count >= MAX_FAILED:
+            counters.lock(s, key, now + timedelta(minutes=LOCK_MINUTES))
+        audit.record(s, f"staff:{name}", "staff.login", "staff", name, outcome="denied", now=now,
+                     reason="password" if usable else "unknown")
+        raise StaffError(WRONG)
+    assert user is not None
+    counters.clear(s, key)
     audit.record(s, f"staff:{user.username}", "staff.login", "staff", user.username, now=now)
     return user
 
@@ -135,7 +162,6 @@ def reset_password(s: Session, user: StaffUser, actor: str, password: str | None
     if len(password) < 10:
         raise StaffError("password must be at least 10 characters")
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    counters.clear(s, login_key(user.username))
     audit.record(s, actor, "staff.reset_password", "staff", user.username, now=now)
     return password

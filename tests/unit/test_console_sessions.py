@@ -3,18 +3,23 @@ per-address throttling (in-process and shared through Redis), and the canned rep
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator, List
 
 import pytest
 import redis
 from sqlalchemy import select
 
 from bot.config import get_settings
-from bot.console import canned, sessions
+from bot.console import canned, service, sessions
 from bot.console.throttle import MemoryThrottle, RedisThrottle
 from bot.domain import staff
-from bot.domain.models import StaffSession
+from bot.domain.models import AuditEntry, StaffSession
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 LIFE = sessions.Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
 T0 = datetime(2026, 11, 27, 2, 0, 0)
@@ -121,31 +126,146 @@ def test_reset_password_gives_a_new_password_and_lifts_the_lockout(db):
             staff.authenticate(s, "agent1", "correct-horse-battery")
 
 
-def test_memory_throttle_blocks_an_address_after_the_limit():
+def test_memory_throttle_blocks_an_address_after_the_limit_and_successes_do_not_count():
     throttle = MemoryThrottle(limit=3, window=60)
+    assert throttle.acquire("10.0.0.1") == 0
+    throttle.release("10.0.0.1")  # that sign-in succeeded
     for _ in range(3):
-        assert throttle.blocked("10.0.0.1") == 0
-        throttle.failed("10.0.0.1")
-    assert 0 < throttle.blocked("10.0.0.1") <= 60
-    assert throttle.blocked("10.0.0.2") == 0
+        assert throttle.acquire("10.0.0.1") == 0
+    assert 0 < throttle.acquire("10.0.0.1") <= 60
+    assert throttle.acquire("10.0.0.2") == 0
 
 
-def test_redis_throttle_is_shared_by_every_server():
-    url = "redis://127.0.0.1:6379/0"
+def test_redis_throttle_is_shared_by_every_server(redis_prefix):
+    first, second = RedisThrottle(REDIS_URL, 3, 60, redis_prefix), RedisThrottle(REDIS_URL, 3, 60, redis_prefix)
+    assert first.acquire("10.0.0.1") == 0
+    assert second.acquire("10.0.0.1") == 0
+    second.release("10.0.0.1")
+    assert first.acquire("10.0.0.1") == 0
+    assert second.acquire("10.0.0.1") == 0
+    assert 0 < first.acquire("10.0.0.1") <= 60
+    assert second.acquire("10.0.0.2") == 0
+
+
+# ----------------------------------------------------------------- parallel sign-ins (issue 11, 3 and 9)
+
+
+def in_parallel(count: int, attempt: Callable[[int], Any]) -> List[Any]:
+    """``attempt(i)`` for i in 0..count-1, all released at the same moment by one barrier."""
+    barrier = threading.Barrier(count)
+    results: List[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = attempt(i)
+        except Exception as exc:  # kept as the result: the test says what it expected
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def login_audits(s, reason: str) -> int:
+    entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "staff.login"))
+    return sum(1 for e in entries if (e.detail or {}).get("reason") == reason)
+
+
+def test_forty_parallel_sign_ins_against_one_user_check_at_most_five_passwords(db):
+    with db.session() as s:
+        _user(s)
+
+    def attempt(i: int) -> str:
+        with db.session() as s:
+            try:
+                staff.authenticate(s, "agent1", f"wrong password {i}")
+            except staff.StaffError as exc:
+                return str(exc)
+            return "signed in"
+
+    answers = in_parallel(40, attempt)
+    assert sorted(set(map(str, answers))) == sorted({staff.WRONG, staff.LOCKED})
+    with db.session() as s:
+        assert login_audits(s, "password") == staff.MAX_FAILED
+        assert login_audits(s, "locked") == 40 - staff.MAX_FAILED
+        with pytest.raises(staff.StaffError, match="稍后"):  # the right password comes too late
+            staff.authenticate(s, "agent1", "correct-horse-battery")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
     prefix = f"powerbot-test:{uuid.uuid4().hex}:"
-    first, second = RedisThrottle(url, 3, 60, prefix), RedisThrottle(url, 3, 60, prefix)
-    try:
-        first.failed("10.0.0.1")
-        second.failed("10.0.0.1")
-        assert first.blocked("10.0.0.1") == 0
-        first.failed("10.0.0.1")
-        assert 0 < second.blocked("10.0.0.1") <= 60
-        assert second.blocked("10.0.0.2") == 0
-    finally:
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(prefix + "*"):
-            client.delete(key)
-        client.close()
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(prefix + "*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_forty_parallel_sign_ins_from_one_address_stop_at_the_address_limit(db, shared, redis_prefix):
+    limit = 20
+    throttle = RedisThrottle(REDIS_URL, limit, 60, redis_prefix) if shared else MemoryThrottle(limit, 60)
+
+    def attempt(i: int) -> Any:
+        with db.session() as s:  # a different made-up username each time: only the address limit applies
+            return service.sign_in(s, throttle, f"guess{i:02d}", "wrong password", "10.9.8.7", LIFE)
+
+    results = in_parallel(40, attempt)
+    assert [r.token for r in results] == [None] * 40, results
+    assert sum(1 for r in results if r.retry_after > 0) == 40 - limit
+    with db.session() as s:
+        assert login_audits(s, "unknown") == limit
+        _user(s, "agent2")
+    with db.session() as s:  # even the right password waits for the window to end
+        assert service.sign_in(s, throttle, "agent2", "correct-horse-battery", "10.9.8.7", LIFE).token is None
+
+
+def scrypt_calls(monkeypatch) -> List[int]:
+    """Count the password hashes computed from now on (wrapping the library function)."""
+    calls: List[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    return calls
+
+
+def test_an_unknown_username_costs_one_hash_like_a_wrong_password(db, monkeypatch):
+    with db.session() as s:
+        _user(s)
+        staff.set_active(s, _user(s, "agent2"), False, actor="staff:admin")
+    calls = scrypt_calls(monkeypatch)
+    for username in ("agent1", "nobody", "agent2"):  # wrong password, unknown user, disabled user
+        with db.session() as s:
+            with pytest.raises(staff.StaffError) as err:
+                staff.authenticate(s, username, "wrong password")
+        assert str(err.value) == staff.WRONG
+        assert len(calls) == 1, username
+        calls.clear()
+
+
+def test_the_locked_message_appears_alike_for_unknown_and_real_usernames(db):
+    with db.session() as s:
+        _user(s)
+    answers = {}
+    for username in ("agent1", "nobody"):
+        for _ in range(staff.MAX_FAILED):
+            with db.session() as s:
+                with pytest.raises(staff.StaffError):
+                    staff.authenticate(s, username, "wrong password")
+        with db.session() as s:
+            with pytest.raises(staff.StaffError) as err:
+                staff.authenticate(s, username, "wrong password")
+        answers[username] = str(err.value)
+    assert answers == {"agent1": staff.LOCKED, "nobody": staff.LOCKED}
 
 
 def test_the_canned_replies_of_the_repository_load(tmp_path):
