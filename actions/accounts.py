@@ -123,12 +123,14 @@ def _error_reply(dispatcher: CollectingDispatcher, error: BindingError, account_
         "no_pending": "utter_bind_no_pending",
         "expired": "utter_bind_expired",
         "wrong_code": "utter_bind_wrong_code",
+        "sender_limit": "utter_bind_sender_limit",
+        "phone_limit": "utter_bind_phone_limit",
     }
     utter(dispatcher, names.get(error.reason, "utter_default"), **{"account_no": account_no, **info})
 
 
 #: binding errors after which asking again makes no sense: the form ends
-_FINAL = {"locked", "limit", "no_phone", "already_bound"}
+_FINAL = {"locked", "limit", "no_phone", "already_bound", "sender_limit", "phone_limit"}
 
 
 class ValidateBindForm(FormValidationAction):

@@ -2,10 +2,17 @@
 every account read goes through.
 
 Rules (all numbers from service_rules.yml ``binding``): a 6-digit code to the phone registered on the
-account, valid ``code_ttl_minutes``; ``max_wrong_codes`` wrong tries lock binding of that account for
-``lock_minutes``; at most ``max_accounts_per_user`` accounts per contact. An SMS contact texting from
-the registered phone is proof by itself (``phone_match``). Every attempt, granted or refused, is
-audited.
+account, valid ``code_ttl_minutes``; ``max_wrong_codes`` wrong codes typed for one account within
+``wrong_codes_window_minutes`` — counted per *account*, across new codes and across customers — lock new
+bindings of that account for ``lock_minutes`` (its owner's existing bindings keep working); at most
+``codes_per_phone_per_hour`` / ``codes_per_phone_per_day`` codes to one phone and codes for at most
+``accounts_per_sender_per_day`` accounts per customer, so nobody can use us to flood a stranger's phone
+with SMS (each costs the company money); at most ``max_accounts_per_user`` accounts per contact. An SMS
+contact texting from the registered phone is proof by itself (``phone_match``). Every attempt, granted
+or refused, is audited.
+
+The limits are :mod:`bot.domain.counters` (check and count in one statement), so customers guessing or
+asking in parallel cannot get past them: a code is compared only after its try was counted.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.domain import audit
+from bot.domain import audit, counters
 from bot.domain.accounts import get_by_no, normalize_account_no
 from bot.domain.models import Account, Binding, Contact, VerificationCode
 from bot.domain.pii import cipher, mask_phone, phone_hash
@@ -44,6 +51,8 @@ class BindingError(Exception):
         "expired",
         "wrong_code",
         "not_bound",
+        "sender_limit",
+        "phone_limit",
     )
 
     def __init__(self, reason: str, **info: object) -> None:
@@ -140,6 +149,7 @@ def start(
         and (now - previous.created_at).total_seconds() < rules.binding.resend_interval_seconds
     ):
         raise BindingError("too_soon", seconds=rules.binding.resend_interval_seconds)
+    _take_sending_slots(s, contact, account, now, rules)
     # a new code replaces any earlier one of this contact
     s.execute(
         update(VerificationCode)
@@ -160,6 +170,44 @@ def start(
     audit.record(s, _actor(contact), "binding.code_sent", "account", number, now=now,
                  phone=mask_phone(account.phone))
     return Challenge(number, code, account.phone, mask_phone(account.phone), expires)
+
+
+def _wrong_codes_key(account: Account) -> str:
+    return f"bind-wrong:{account.id}"
+
+
+def _take_sending_slots(s: Session, contact: Contact, account: Account, now: datetime, rules: Rules) -> None:
+    """Count the code about to be sent against the customer's accounts a day and the phone's codes an
+    hour and a day; raise ``sender_limit`` / ``phone_limit`` (audited, nothing counted) when one is full."""
+    b = rules.binding
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    tried_today = s.scalar(
+        select(VerificationCode.id)
+        .where(VerificationCode.contact_id == contact.id, VerificationCode.account_id == account.id,
+               VerificationCode.created_at > now - day)
+        .limit(1)
+    )
+    sender_key = f"bind-sender:{contact.id}"
+    if tried_today is None:
+        verdict = counters.take(s, sender_key, b.accounts_per_sender_per_day, day, now)
+        if not verdict.allowed:
+            audit.record(s, _actor(contact), "binding.start", "account", account.account_no, outcome="denied",
+                         now=now, reason="sender_limit")
+            raise BindingError("sender_limit", limit=b.accounts_per_sender_per_day)
+    phone = (account.phone_hash or "")[:40]
+    taken: List[str] = []
+    for key, limit, window in ((f"otp-phone-d:{phone}", b.codes_per_phone_per_day, day),
+                               (f"otp-phone-h:{phone}", b.codes_per_phone_per_hour, hour)):
+        verdict = counters.take(s, key, limit, window, now)
+        if not verdict.allowed:
+            for done in taken:
+                counters.release(s, done)
+            if tried_today is None:
+                counters.release(s, sender_key)
+            audit.record(s, _actor(contact), "binding.start", "account", account.account_no, outcome="denied",
+                         now=now, reason="phone_limit")
+            raise BindingError("phone_limit", until=verdict.retry_at)
+        taken.append(key)
 
 
 def pending(s: Session, contact: Contact, now: datetime | None = None) -> VerificationCode | None:
@@ -184,24 +232,36 @@ def verify(
     account = s.get(Account, challenge.account_id)
     assert account is not None
     if account.bind_locked_until and account.bind_locked_until > now:
+        audit.record(s, _actor(contact), "binding.verify", "account", account.account_no, outcome="denied",
+                     now=now, reason="locked")
         raise BindingError("locked", until=account.bind_locked_until)
     if challenge.expires_at <= now:
         challenge.consumed_at = now
         audit.record(s, _actor(contact), "binding.verify", "account", account.account_no, outcome="denied",
                      now=now, reason="expired")
         raise BindingError("expired", account_no=account.account_no)
+    # count the try before comparing: of parallel guesses at one account only max_wrong_codes are compared
+    b = rules.binding
+    key = _wrong_codes_key(account)
+    verdict = counters.take(s, key, b.max_wrong_codes, timedelta(minutes=b.wrong_codes_window_minutes), now)
+    if not verdict.allowed:
+        audit.record(s, _actor(contact), "binding.verify", "account", account.account_no, outcome="denied",
+                     now=now, reason="locked")
+        raise BindingError("locked", until=account.bind_locked_until or verdict.retry_at)
     code = (code or "").strip()
     if not secrets.compare_digest(_code_hash(contact, account, code), challenge.code_hash):
         challenge.attempts += 1
-        left = rules.binding.max_wrong_codes - challenge.attempts
+        left = b.max_wrong_codes - verdict.count
         if left <= 0:
             challenge.consumed_at = now
-            account.bind_locked_until = now + timedelta(minutes=rules.binding.lock_minutes)
+            account.bind_locked_until = now + timedelta(minutes=b.lock_minutes)
+            counters.lock(s, key, account.bind_locked_until)
         audit.record(s, _actor(contact), "binding.verify", "account", account.account_no, outcome="denied",
                      now=now, reason="wrong_code", attempts=challenge.attempts)
         if left <= 0:
             raise BindingError("locked", until=account.bind_locked_until)
         raise BindingError("wrong_code", attempts_left=left)
+    counters.release(s, key)  # a right code is not a wrong try
     challenge.consumed_at = now
     _bind(s, contact, account, "sms_code", now)
     return account

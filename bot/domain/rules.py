@@ -101,6 +101,10 @@ class BindingRules:
     lock_minutes: int
     max_accounts_per_user: int
     resend_interval_seconds: int
+    wrong_codes_window_minutes: int
+    codes_per_phone_per_hour: int
+    codes_per_phone_per_day: int
+    accounts_per_sender_per_day: int
 
 
 @dataclass(frozen=True)

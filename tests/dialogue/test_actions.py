@@ -12,7 +12,7 @@ from actions.outages import ActionPlannedOutage, ActionRepairProgress, ActionSub
 from actions.services import ActionAcceptMeter, ActionComplaint, ActionSubmitCallback
 from actions.tariffs import ActionTariff
 from bot.db import session_scope
-from bot.domain.models import AuditEntry, Binding, Handoff, SatisfactionRating, Ticket
+from bot.domain.models import AuditEntry, Binding, Handoff, OutboundMessage, SatisfactionRating, Ticket
 from tests.dialogue.conftest import Conversation, bind, last_code_sent_to
 
 
@@ -62,6 +62,24 @@ def test_five_wrong_codes_through_the_dialogue_lock_the_account(customer):
     assert [("locked" if "已暂停绑定" in r else r[r.index("再试") + 2]) for r in replies] == ["4", "3", "2", "1", "locked"]
     assert count(AuditEntry, AuditEntry.action == "binding.verify", AuditEntry.outcome == "denied") == 5
     assert count(Binding) == 0
+
+
+def test_a_fourth_code_within_the_hour_is_not_sent_to_the_phone_and_the_customer_is_told_when(records):
+    form = ValidateBindForm()
+    for i in range(3):  # three customers ask for the same account's code
+        assert "139****1111" in Conversation(f"wechat:oAsker{i}").validate(
+            form, "account_no", "5100000101", form="bind_form").text
+    turn = Conversation("wechat:oAsker3").validate(form, "account_no", "5100000101", form="bind_form")
+    assert "验证码已达上限" in turn.text and "以后再试" in turn.text and turn.slot("requested_slot") is None
+    assert count(OutboundMessage, OutboundMessage.purpose == "otp") == 3
+
+
+def test_a_customer_gets_codes_for_three_accounts_a_day_and_is_told_so_at_the_fourth(customer):
+    form = ValidateBindForm()
+    for number in ("5100000101", "5100000102", "5100000103"):
+        assert "验证码已发送" in customer.validate(form, "account_no", number, form="bind_form").text
+    turn = customer.validate(form, "account_no", "5100000104", form="bind_form")
+    assert "每天最多为3个不同的户号获取验证码" in turn.text and turn.slot("requested_slot") is None
 
 
 def test_unknown_account_number_is_refused_with_a_clear_answer(customer):

@@ -1,6 +1,8 @@
 """Proof of ownership: only a correct, fresh code binds; every other attempt is refused and audited."""
 
+import threading
 from datetime import timedelta
+from typing import Any, Callable, List
 
 import pytest
 from sqlalchemy import select
@@ -8,7 +10,7 @@ from sqlalchemy import select
 from bot.clock import utcnow
 from bot.domain import bindings
 from bot.domain.bindings import BindingError
-from bot.domain.models import AuditEntry, Binding
+from bot.domain.models import AuditEntry, Binding, Contact
 from tests.factories import PHONE_A, make_account, make_contact
 
 
@@ -96,11 +98,11 @@ def test_at_most_five_accounts_per_user(db):
         t = utcnow()
         for i in range(6):
             make_account(s, f"51000003{i:02d}")
-        for i in range(5):
-            c = start(s, contact, f"51000003{i:02d}", now=t)
-            bindings.verify(s, contact, c.code, now=t)
+        for i in range(5):  # one a day: codes for three accounts a day at most
+            c = start(s, contact, f"51000003{i:02d}", now=t + timedelta(days=i))
+            bindings.verify(s, contact, c.code, now=t + timedelta(days=i))
         with pytest.raises(BindingError) as err:
-            start(s, contact, "5100000305", now=t)
+            start(s, contact, "5100000305", now=t + timedelta(days=6))
         assert err.value.reason == "limit"
 
 
@@ -149,3 +151,142 @@ def test_sms_from_the_registered_phone_binds_its_accounts_but_not_after_an_unbin
         assert bindings.bind_by_phone(s, sms) == []
         wechat = make_contact(s)
         assert bindings.bind_by_phone(s, wechat) == []
+
+
+# ------------------------------------------------- limits across codes, customers and phones (issue 11, 2)
+
+
+def wrong_guesses(code: str, count: int) -> List[str]:
+    return [g for g in (f"{n:06d}" for n in range(count + 1)) if g != code][:count]
+
+
+def refusal(fn: Callable[[], Any]) -> str:
+    with pytest.raises(BindingError) as err:
+        fn()
+    return err.value.reason
+
+
+def test_wrong_codes_count_per_account_across_new_codes_and_other_customers(db):
+    with db.session() as s:
+        make_account(s)
+        owner = make_contact(s, external="oWxOwner")
+        t0 = utcnow() - timedelta(hours=2)
+        bindings.verify(s, owner, start(s, owner, now=t0).code, now=t0)
+        first, second = make_contact(s, external="oWxGuesserOne"), make_contact(s, external="oWxGuesserTwo")
+        t1 = utcnow()
+        code = start(s, first, now=t1).code
+        assert [refusal(lambda g=g: bindings.verify(s, first, g, now=t1)) for g in wrong_guesses(code, 3)] == \
+            ["wrong_code"] * 3
+        # a new code after a minute does not start the count again
+        code = start(s, first, now=t1 + timedelta(seconds=61)).code
+        assert refusal(lambda: bindings.verify(s, first, wrong_guesses(code, 1)[0], now=t1 + timedelta(seconds=62))) \
+            == "wrong_code"
+        # nor does another customer asking for the same account: the fifth wrong code locks it
+        code = start(s, second, now=t1 + timedelta(seconds=70)).code
+        with pytest.raises(BindingError) as err:
+            bindings.verify(s, second, wrong_guesses(code, 1)[0], now=t1 + timedelta(seconds=71))
+        assert err.value.reason == "locked" and err.value.info["until"] == t1 + timedelta(seconds=71, minutes=30)
+        assert refusal(lambda: start(s, first, now=t1 + timedelta(minutes=20))) == "locked"
+        # the owner's binding keeps working through the lock
+        assert bindings.authorize(s, owner, "5100000101").account_no == "5100000101"
+        # after 30 minutes the account can be bound again (once its phone may get another code)
+        assert start(s, first, now=t1 + timedelta(minutes=61)).account_no == "5100000101"
+
+
+def in_parallel(db, calls: List[Callable[[Any], Any]]) -> List[Any]:
+    """Each call gets its own unit of work; all start at the same moment. Returns values or BindingErrors."""
+    barrier = threading.Barrier(len(calls))
+    results: List[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            with db.session() as s:
+                try:
+                    results[i] = calls[i](s)
+                except BindingError as exc:
+                    results[i] = exc  # committed like the dialogue commits a refusal
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_parallel_guesses_by_several_customers_compare_at_most_five_codes(db):
+    with db.session() as s:
+        make_account(s)
+        guessers = [make_contact(s, external=f"oWxParallel{i}").id for i in range(3)]
+        t0 = utcnow()
+        codes = {}
+        for i, contact_id in enumerate(guessers):
+            contact = s.get(Contact, contact_id)
+            codes[contact_id] = start(s, contact, now=t0 + timedelta(seconds=i)).code
+
+    def guess(contact_id: int, code: str) -> Callable[[Any], Any]:
+        return lambda s: bindings.verify(s, s.get(Contact, contact_id), code, now=t0 + timedelta(seconds=10))
+
+    calls = [guess(c, g) for c in guessers for g in wrong_guesses(codes[c], 4)]
+    results = in_parallel(db, calls)
+    assert all(isinstance(r, BindingError) for r in results), results
+    with db.session() as s:
+        compared = s.scalars(select(AuditEntry).where(AuditEntry.action == "binding.verify")).all()
+        assert sorted((e.detail or {}).get("reason") for e in compared) == \
+            ["locked"] * (len(calls) - 5) + ["wrong_code"] * 5
+        contact = s.get(Contact, guessers[0])
+        assert refusal(lambda: start(s, contact, now=t0 + timedelta(minutes=5))) == "locked"
+
+
+def test_one_phone_gets_at_most_three_codes_an_hour_and_ten_a_day(db):
+    with db.session() as s:
+        for i in range(5):  # five accounts registered to the same phone
+            make_account(s, f"51000004{i:02d}")
+        t0 = utcnow()
+        senders = [make_contact(s, external=f"oWxAsker{i:02d}") for i in range(12)]
+        for i in range(3):
+            start(s, senders[i], f"51000004{i:02d}", now=t0 + timedelta(seconds=i))
+        assert refusal(lambda: start(s, senders[3], "5100000403", now=t0 + timedelta(seconds=5))) == "phone_limit"
+        sent = 3
+        for hour in range(1, 5):
+            for i in range(3):
+                if sent == 10:
+                    break
+                start(s, senders[sent], f"51000004{i:02d}", now=t0 + timedelta(hours=hour, seconds=i))
+                sent += 1
+        with pytest.raises(BindingError) as err:
+            start(s, senders[10], "5100000400", now=t0 + timedelta(hours=5))
+        assert err.value.reason == "phone_limit" and err.value.info["until"] == t0 + timedelta(days=1)
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "binding.start")).all()
+        assert [(e.detail or {}).get("reason") for e in refused] == ["phone_limit", "phone_limit"]
+        assert start(s, senders[11], "5100000401", now=t0 + timedelta(days=1, seconds=1))
+
+
+def test_parallel_requests_send_no_more_than_three_codes_to_one_phone(db):
+    with db.session() as s:
+        make_account(s)
+        askers = [make_contact(s, external=f"oWxRush{i:02d}").id for i in range(8)]
+    t0 = utcnow()
+    results = in_parallel(db, [lambda s, c=c: start(s, s.get(Contact, c), now=t0) for c in askers])
+    assert sorted(type(r).__name__ if not isinstance(r, BindingError) else r.reason for r in results) == \
+        ["Challenge"] * 3 + ["phone_limit"] * 5, results
+
+
+def test_one_customer_may_ask_codes_for_three_accounts_a_day(db):
+    with db.session() as s:
+        phones = ["13900001111", "13900002222", "13900003333", "13900004444"]
+        for i, phone in enumerate(phones):
+            make_account(s, f"51000005{i:02d}", phone=phone)
+        contact = make_contact(s)
+        t0 = utcnow()
+        for i in range(3):
+            start(s, contact, f"51000005{i:02d}", now=t0 + timedelta(minutes=i))
+        # asking again for an account already tried today is not another account
+        assert start(s, contact, "5100000500", now=t0 + timedelta(minutes=5)).account_no == "5100000500"
+        with pytest.raises(BindingError) as err:
+            start(s, contact, "5100000503", now=t0 + timedelta(minutes=6))
+        assert err.value.reason == "sender_limit" and err.value.info["limit"] == 3
+        assert start(s, contact, "5100000503", now=t0 + timedelta(days=1, minutes=1)).account_no == "5100000503"
