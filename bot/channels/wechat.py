@@ -42,6 +42,7 @@ from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
     SUCCESS,
     BadRequest,
+    Envelope,
     Inbound,
     Keys,
     Refused,
@@ -49,6 +50,7 @@ from bot.channels.wechat_protocol import (
     open_envelope,
     parse_inbound,
     render_reply,
+    replay_ttl_s,
     verify_url,
 )
 from bot.config import Settings, get_settings
@@ -133,6 +135,7 @@ class WeChatInput(InputChannel):
     def __init__(self) -> None:
         self._turns: Dict[str, Turn] = {}
         self._seen: Optional[SeenStore] = None
+        self._signatures: Optional[SeenStore] = None  # plain-mode (timestamp, nonce) → body hash
         self._background: Set[asyncio.Task[Any]] = set()
         self._gate: Optional[TurnGate] = None
         self._lag = LoopLag()
@@ -168,6 +171,7 @@ class WeChatInput(InputChannel):
             try:
                 keys = wechat_keys(settings)
                 envelope = open_envelope(keys, _args(request), request.body or b"")
+                await self._refuse_replay(keys, envelope)
                 inbound = parse_inbound(envelope.xml, current_menu())
             except Refused as exc:
                 logger.warning("WeChat request refused: %s", exc)
@@ -186,6 +190,17 @@ class WeChatInput(InputChannel):
             return response.text(render_reply(keys, envelope, inbound, text), content_type="application/xml")
 
         return bp
+
+    async def _refuse_replay(self, keys: Keys, envelope: Envelope) -> None:
+        """Plain mode: :class:`Refused` when this signature came before with another body (a retry by
+        WeChat repeats the body and goes on to the de-duplication)."""
+        if envelope.replay_key is None:
+            return
+        if self._signatures is None:
+            self._signatures = SeenStore(get_settings().redis_url, ttl_s=replay_ttl_s(keys),
+                                         prefix="powerbot:wechat:signature:")
+        if await self._signatures.remember(envelope.replay_key, envelope.body_hash) != envelope.body_hash:
+            raise Refused("signature replayed with another body")
 
     # --- turns ----------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,13 @@ MAX_REPLY_BYTES = 2000
 SUCCESS = "success"
 
 _OPENID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+#: Longest value of one field (WeChat's texts are at most 2048 bytes; nothing else comes near).
+MAX_FIELD_CHARS = 4096
+#: The fields WeChat nests other fields in (menu events: a scanned code, sent pictures, a chosen place).
+_CONTAINERS = frozenset({"ScanCodeInfo", "SendPicsInfo", "PicList", "item", "SendLocationInfo"})
+#: Fields that are numbers in WeChat's protocol (wechatpy converts them with int() when read).
+_NUMBERS = {"CreateTime": 12, "MsgId": 20, "MsgID": 20}
+_DIGITS = re.compile(r"^[0-9]+$")
 
 
 class Refused(Exception):
@@ -133,11 +141,23 @@ def _xml_dict(body: bytes | str) -> Dict[str, Any]:
 
 @dataclass(frozen=True)
 class Envelope:
-    """An authenticated request: the message XML, and how to answer (safe mode encrypts the reply)."""
+    """An authenticated request: the message XML, and how to answer (safe mode encrypts the reply).
+
+    In plain mode the signature does not cover the body, so ``replay_key`` (the signed timestamp and
+    nonce) and ``body_hash`` are set: the channel remembers the first body seen with a signature for
+    :func:`replay_ttl_s` and refuses the signature with any other body (WeChat's retries repeat both)."""
 
     xml: str
     safe: bool
     nonce: str
+    replay_key: Optional[str] = None
+    body_hash: str = ""
+
+
+def replay_ttl_s(keys: Keys) -> int:
+    """How long a plain-mode signature stays usable: its timestamp may be up to ``max_age_s`` behind or
+    ahead of our clock, so twice that (ten minutes when freshness is not checked)."""
+    return int(2 * keys.max_age_s) + 1 if keys.max_age_s > 0 else 600
 
 
 def open_envelope(keys: Keys, args: Mapping[str, str], body: bytes, now: Optional[float] = None) -> Envelope:
@@ -158,7 +178,8 @@ def open_envelope(keys: Keys, args: Mapping[str, str], body: bytes, now: Optiona
         raise BadRequest("body too large")
     if not keys.safe_mode:
         # plain (or compatible) mode: the plain fields are the message
-        return Envelope(_text(body), safe=False, nonce=nonce)
+        return Envelope(_text(body), safe=False, nonce=nonce, replay_key=f"{timestamp}:{nonce}",
+                        body_hash=hashlib.sha256(body).hexdigest())
     outer = _xml_dict(body)
     encrypt = outer.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
@@ -203,13 +224,47 @@ def _label(which: str, **values: str) -> str:
     return messages.WECHAT_LABELS[which].format(**values)
 
 
+def _check_fields(fields: Mapping[str, Any], depth: int = 0) -> None:
+    """Every field is text of at most ``MAX_FIELD_CHARS`` (or, for WeChat's few containers, fields that
+    are): an element nested where text belongs, a repeated element or an attribute is not a WeChat
+    message (:class:`BadRequest`)."""
+    for name, value in fields.items():
+        if value is None or isinstance(value, str):
+            if value is not None and len(value) > MAX_FIELD_CHARS:
+                raise BadRequest(f"{name} too long")
+            digits = _NUMBERS.get(name)
+            if digits and value is not None and not (_DIGITS.match(value) and len(value) <= digits):
+                raise BadRequest(f"{name} is not a number")
+            continue
+        if name in _CONTAINERS and depth < 3:
+            for item in value if isinstance(value, list) else [value]:
+                if not isinstance(item, dict):
+                    raise BadRequest(f"{name} malformed")
+                _check_fields(item, depth + 1)
+            continue
+        raise BadRequest(f"{name} is not text")
+
+
+def _coordinates(latitude: Any, longitude: Any) -> tuple[float, float]:
+    """A location's (latitude, longitude) in degrees; :class:`BadRequest` unless finite and on Earth."""
+    try:
+        lat, lng = float(latitude), float(longitude)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest("location without coordinates") from exc
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        raise BadRequest("location out of range")
+    return lat, lng
+
+
 def parse_inbound(xml: str, menu: Menu) -> Inbound:
     """Understand one decrypted WeChat message (:class:`BadRequest` when it is not one).
 
     wechatpy reads the fields (it lower-cases MsgType and Event and turns a ``qrscene_`` subscription into
-    ``subscribe_scan`` with the scene as ``scene_id``); the checks on who sent it and when are ours.
+    ``subscribe_scan`` with the scene as ``scene_id``); the checks on who sent it and when, and that every
+    field is bounded text, are ours.
     """
     raw = _xml_dict(xml)
+    _check_fields(raw)
     openid, account, msg_type = raw.get("FromUserName"), raw.get("ToUserName") or "", raw.get("MsgType")
     if not isinstance(openid, str) or not _OPENID.match(openid):
         raise BadRequest("FromUserName missing or malformed")
@@ -258,13 +313,12 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
         return Inbound(**base, rasa_text=text, transcript_text=_label("voice", text=text), metadata=meta)
 
     if isinstance(message, LocationMessage):
-        try:
-            latitude, longitude = float(message.location_x), float(message.location_y)
-        except (TypeError, ValueError) as exc:
-            raise BadRequest("location without coordinates") from exc
+        latitude, longitude = _coordinates(message.location_x, message.location_y)
         label = customer_text(message.label or "")[:200]
-        meta["location"] = {"latitude": latitude, "longitude": longitude, "scale": message.scale or "",
-                            "label": label}
+        scale = (message.scale or "").strip()
+        if scale and not (_DIGITS.match(scale) and len(scale) <= 4):
+            raise BadRequest("Scale is not a zoom level")
+        meta["location"] = {"latitude": latitude, "longitude": longitude, "scale": scale, "label": label}
         address = label or f"{latitude:.6f},{longitude:.6f}"
         return Inbound(**base, rasa_text=internal_message("share_location", {"address": address}),
                        transcript_text=_label("location", label=address), metadata=meta)

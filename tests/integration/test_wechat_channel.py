@@ -206,6 +206,38 @@ def test_malformed_xml_is_a_bad_request(wechat, body):
     assert wechat.post_raw(query, body).status == 400
 
 
+def _signed_message(fields: str) -> bytes:
+    return (f"<xml><ToUserName>gh_test_account</ToUserName><FromUserName>{new_openid()}</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime>{fields}<MsgId>{new_msg_id()}</MsgId></xml>").encode()
+
+
+@pytest.mark.parametrize("fields", [
+    "<MsgType>text</MsgType><Content><a>x</a></Content>",
+    "<MsgType>voice</MsgType><MediaId>m</MediaId><Recognition><b>停电</b></Recognition>",
+    "<MsgType>location</MsgType><Location_X>39.3</Location_X><Location_Y>114.6</Location_Y>"
+    "<Scale><z>15</z></Scale><Label>东关村</Label>",
+    "<MsgType>location</MsgType><Location_X>NaN</Location_X><Location_Y>114.6</Location_Y><Scale>15</Scale>",
+    "<MsgType>event</MsgType><Event>CLICK</Event><EventKey><k>QUERY_BILL</k></EventKey>",
+    "<MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>x</MsgID><Status>success</Status>",
+], ids=["child-in-content", "child-in-recognition", "child-in-scale", "latitude-nan", "child-in-eventkey",
+        "template-msgid-not-a-number"])
+def test_signed_messages_with_malformed_fields_are_bad_requests(wechat, fields):
+    query, _ = wechat.signed("<xml/>")
+    assert wechat.post_raw(query, _signed_message(fields)).status == 400
+
+
+def test_a_captured_signature_with_another_body_is_refused_and_wechats_own_retry_is_not(wechat, records_db):
+    customer, mallory = new_openid(), new_openid()
+    query, body = wechat.signed(wechat.text(customer, "你好", msg_id=new_msg_id()))
+    assert wechat.post_raw(query, body).status == 200
+    forged = wechat.text(mallory, "查一下户号5100000104的电费", msg_id=new_msg_id()).encode()
+    assert wechat.post_raw(query, forged).status == 403
+    assert contact(records_db, mallory) is None and entries(records_db, mallory) == []
+    retry = wechat.post_raw(query, body)  # WeChat lost our answer: same nonce, same body
+    assert retry.status == 200 and retry.is_success
+    assert [d for d, _ in wait_for_entries(records_db, customer, 2)] == ["in", "out"]
+
+
 # --- WeChat's retries ------------------------------------------------------------------------------------
 
 def post_concurrently(wechat: WeChatClient, xml: str, times: int = 3):

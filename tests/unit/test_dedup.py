@@ -39,3 +39,21 @@ async def test_redis_down_falls_back_to_this_process():
     assert await store.claim("gh:msg:7")
     assert not await store.claim("gh:msg:7")
     await store.close()
+
+
+async def test_in_process_the_first_value_kept_under_a_key_wins():
+    store = SeenStore()
+    assert await store.remember("1700000000:123", "body-a") == "body-a"
+    assert await store.remember("1700000000:123", "body-a") == "body-a"  # WeChat's retry
+    assert await store.remember("1700000000:123", "body-b") == "body-a"  # a replay with another body
+    assert await store.remember("1700000000:124", "body-b") == "body-b"
+
+
+async def test_across_processes_the_first_value_kept_wins():
+    key = f"{secrets.randbits(40)}:{secrets.randbits(30)}"
+    first, second = SeenStore(REDIS_URL, ttl_s=60), SeenStore(REDIS_URL, ttl_s=60)
+    kept = await asyncio.gather(first.remember(key, "body-a"), second.remember(key, "body-b"))
+    assert kept[0] == kept[1] and kept[0] in ("body-a", "body-b")
+    assert await SeenStore(REDIS_URL).remember(key, "body-c") == kept[0]
+    for store in (first, second):
+        await store.close()

@@ -216,6 +216,48 @@ def test_malformed_messages_are_bad_requests(xml):
         parse_inbound(xml, MENU)
 
 
+def _message(msg_type: str, fields: str, openid: str = "oMalformed01") -> str:
+    return (f"<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName>"
+            f"<CreateTime>1700000000</CreateTime><MsgType>{msg_type}</MsgType>{fields}<MsgId>42</MsgId></xml>")
+
+
+_PLACE = "<Location_X>39.35</Location_X><Location_Y>114.69</Location_Y>"
+
+
+@pytest.mark.parametrize("xml", [
+    _message("text", "<Content><a>x</a></Content>"),
+    _message("text", "<Content>一</Content><Content>二</Content>"),
+    _message("text", '<Content lang="zh">你好</Content>'),
+    _message("text", "<Content>" + "电" * 5000 + "</Content>"),
+    _message("voice", "<MediaId>m1</MediaId><Format>amr</Format><Recognition><b>停电</b></Recognition>"),
+    _message("location", _PLACE + "<Scale>15</Scale><Label><i>东关村</i></Label>"),
+    _message("location", _PLACE + "<Scale><z>15</z></Scale><Label>东关村</Label>"),
+    _message("location", _PLACE + "<Scale>far</Scale><Label>东关村</Label>"),
+    _message("location", "<Location_X>NaN</Location_X><Location_Y>114.69</Location_Y><Scale>15</Scale>"),
+    _message("location", "<Location_X>39.35</Location_X><Location_Y>inf</Location_Y><Scale>15</Scale>"),
+    _message("location", "<Location_X>91</Location_X><Location_Y>114.69</Location_Y><Scale>15</Scale>"),
+    _message("event", "<Event>CLICK</Event><EventKey><k>QUERY_BILL</k></EventKey>"),
+    _message("event", "<Event>TEMPLATESENDJOBFINISH</Event><MsgID>not-a-number</MsgID><Status>success</Status>"),
+    _message("text", "<Content>你好</Content>").replace("<CreateTime>1700000000", "<CreateTime>１７００００００００"),
+    _message("text", "<Content>你好</Content>").replace("<MsgId>42</MsgId>", "<MsgId>" + "9" * 40 + "</MsgId>"),
+], ids=["child-in-content", "repeated-content", "attribute-on-content", "huge-content", "child-in-recognition",
+        "child-in-label", "child-in-scale", "scale-not-a-number", "latitude-nan", "longitude-inf", "latitude-91",
+        "child-in-eventkey", "template-msgid-not-a-number", "full-width-createtime", "huge-msgid"])
+def test_signed_but_malformed_fields_are_bad_requests_not_errors(xml):
+    with pytest.raises(BadRequest):
+        parse_inbound(xml, MENU)
+
+
+def test_wechats_own_nested_menu_events_still_parse():
+    scan = _message("event", "<Event>scancode_waitmsg</Event><EventKey>SCAN</EventKey>"
+                             "<ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>123</ScanResult></ScanCodeInfo>")
+    pics = _message("event", "<Event>pic_sysphoto</Event><EventKey>PHOTO</EventKey><SendPicsInfo><Count>2</Count>"
+                             "<PicList><item><PicMd5Sum>a1</PicMd5Sum></item><item><PicMd5Sum>b2</PicMd5Sum></item>"
+                             "</PicList></SendPicsInfo>")
+    for xml in (scan, pics):
+        assert parse_inbound(xml, MENU).msg_type == "event"
+
+
 # --- replies -------------------------------------------------------------------------------------------
 
 def test_combine_joins_messages_within_the_limit():
