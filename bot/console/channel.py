@@ -88,11 +88,31 @@ def _error(exc: ConsoleError) -> HTTPResponse:
     return response.json({"error": exc.code, "message": exc.message, **exc.info}, status=exc.status)
 
 
+def _names_a_record(value: Any) -> bool:
+    """Can a path parameter name a record? Ids are 1..MAX_RECORD_ID; names (ticket numbers, usernames)
+    are short printable text (PostgreSQL refuses NUL characters outright)."""
+    if isinstance(value, int):
+        return service.record_id(value) is not None
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _body(request: Request) -> Dict[str, Any]:
     try:
         data = request.json
     except Exception:
         raise ConsoleError(400, "bad_json") from None
+    if _has_nul(data):  # no text field may hold NUL (PostgreSQL cannot store it)
+        raise ConsoleError(400, "bad_json")
     return data if isinstance(data, dict) else {}
 
 
@@ -113,6 +133,8 @@ def endpoint(permission: str | None = None, write: bool = False) -> Callable[[Ha
                     raise ConsoleError(403, "csrf")
                 if permission:
                     principal.require(permission)
+                if not all(_names_a_record(value) for value in kwargs.values()):
+                    raise ConsoleError(404, "not_found")  # no record has such an id or name
                 return await fn(request, principal, **kwargs)
             except ConsoleError as exc:
                 if principal is not None and exc.status == 403:
@@ -230,6 +252,8 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         if not expected or not secrets.compare_digest(presented.encode(), expected.encode()):
             return login_page(messages.CONSOLE_ERRORS["login_expired"], status=403)
         username = (form.get("username") or "").strip()[:40]
+        if not username.isprintable():
+            username = ""  # no username has control characters (and the database takes no NUL)
         password = (form.get("password") or "")[:200]
         result = await in_thread(_unit, service.sign_in, throttle, username, password, _client_ip(request),
                                  lifetimes())
@@ -288,10 +312,7 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     @bp.route("/api/conversations/<hid:int>/transcript", methods=["GET"])
     @endpoint("queue.view")
     async def transcript(request: Request, p: Principal, hid: int) -> HTTPResponse:
-        try:
-            after = int(request.args.get("after") or 0)
-        except ValueError:
-            raise ConsoleError(400, "bad_query") from None
+        after = service.query_int(request.args.get("after"), 0)
         return response.json(await in_thread(_unit, service.transcript_since, p, hid, after))
 
     # ------------------------------------------------------------------------------- conversation
@@ -363,6 +384,8 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     @endpoint("audit.view")
     async def audit_log(request: Request, p: Principal) -> HTTPResponse:
         args = {k: request.args.get(k) for k in ("before", "limit", "actor", "action")}
+        if any(v is not None and (len(v) > 80 or not v.isprintable()) for v in args.values()):
+            raise ConsoleError(400, "bad_query")
         return response.json(await in_thread(_unit, service.audit_view, p, args))
 
     @bp.route("/api/metrics", methods=["GET"])

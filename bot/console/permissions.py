@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import FrozenSet
 
 from bot import messages
-from bot.domain.models import Handoff, StaffUser
+from bot.domain.models import StaffUser
 from bot.domain.staff import PERMISSIONS
 
 
@@ -51,13 +51,3 @@ class Principal:
     def require(self, permission: str) -> None:
         if permission not in self.permissions:
             raise ConsoleError(403, "forbidden", permission=permission)
-
-
-def may_view(principal: Principal, handoff: Handoff) -> bool:
-    """A waiting conversation is visible to whoever sees the queue (to decide whether to take it);
-    a taken or finished one to its owner and to those who see all conversations."""
-    if principal.can("conversation.view_all"):
-        return True
-    if handoff.status == "waiting":
-        return principal.can("queue.view")
-    return handoff.owner_id == principal.id

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.clock import to_local, utcnow
 from bot.console import sessions
-from bot.console.permissions import ConsoleError, Principal, may_view
+from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
 from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
-from bot.domain.handoffs import HandoffError
+from bot.domain.handoffs import HandoffError, ReadScope
 from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
@@ -35,9 +34,30 @@ from bot.domain.models import (
 from bot.domain.pii import mask_name, mask_phone, redact_text
 from bot.messaging.deliver import Delivery
 
+#: Record ids are INTEGER columns (32-bit in PostgreSQL): a larger number in a URL names no record.
+MAX_RECORD_ID = 2**31 - 1
 MAX_REPLY = 500
 TRANSCRIPT_PAGE = 300
 REVEAL_FIELDS = ("name", "phone")
+
+
+def record_id(value: Any) -> int | None:
+    """``value`` as a record id (1..MAX_RECORD_ID), or None when it cannot name a record."""
+    try:
+        number = int(str(value)) if str(value).isascii() else 0
+    except ValueError:
+        return None
+    return number if 1 <= number <= MAX_RECORD_ID else None
+
+
+def query_int(value: Any, default: int, low: int = 0, high: int = MAX_RECORD_ID) -> int:
+    """A number from a query string within ``low``..``high`` (``default`` when absent); 400 otherwise."""
+    if value in (None, ""):
+        return default
+    text = str(value)
+    if not (text.isascii() and text.lstrip("-").isdigit() and len(text) <= 12) or not low <= int(text) <= high:
+        raise ConsoleError(400, "bad_query")
+    return int(text)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -149,13 +169,12 @@ def _user(s: Session, p: Principal) -> StaffUser:
     return user
 
 
-def _visible(s: Session, p: Principal, handoff_id: int) -> Handoff:
-    handoff = s.get(Handoff, handoff_id)
-    if handoff is None:
-        raise ConsoleError(404, "not_found")
-    if not may_view(p, handoff):
-        raise ConsoleError(403, "not_owner", owner=handoff.owner.display_name if handoff.owner else None)
-    return handoff
+def _readable(s: Session, p: Principal, handoff_id: int) -> ReadScope:
+    """What ``p`` may read of the hand-over: :func:`bot.domain.handoffs.read_scope` (the one rule)."""
+    try:
+        return handoffs.read_scope(s, handoff_id, _user(s, p))
+    except HandoffError as exc:
+        raise handoff_error(exc) from None
 
 
 def _entry(e: TranscriptEntry) -> Dict[str, Any]:
@@ -203,13 +222,15 @@ def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, A
 
 
 def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime | None = None) -> Dict[str, Any]:
-    """Everything the agent sees about one conversation: the handoff, the customer's bound accounts
-    (masked), their tickets, and the latest part of the transcript."""
+    """Everything the agent may see about one conversation: the handoff, the latest part of the
+    transcript in the reader's window, and — while the hand-over is open — the customer's bound
+    accounts (masked) and tickets."""
     now = now or utcnow()
-    handoff = _visible(s, p, handoff_id)
-    contact = _contact(s, handoff)
+    scope = _readable(s, p, handoff_id)
+    handoff = scope.handoff
+    contact = _contact(s, handoff) if scope.current_records else None
     bound = bindings.bound_accounts(s, contact) if contact else []
-    entries = _transcript_tail(s, handoff.sender_id)
+    entries = transcript.tail(s, handoff.sender_id, TRANSCRIPT_PAGE, scope.since, scope.until)
     return {
         "handoff": _handoff(s, handoff, now),
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
@@ -219,21 +240,16 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
     }
 
 
-def _transcript_tail(s: Session, sender_id: str) -> List[TranscriptEntry]:
-    """The latest ``TRANSCRIPT_PAGE`` entries of a conversation, oldest first."""
-    q = (select(TranscriptEntry).where(TranscriptEntry.sender_id == sender_id)
-         .order_by(TranscriptEntry.id.desc()).limit(TRANSCRIPT_PAGE))
-    return list(reversed(list(s.scalars(q))))
-
-
 def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -> Dict[str, Any]:
-    """New transcript entries (for live polling) and the conversation's current state."""
-    handoff = _visible(s, p, handoff_id)
+    """New transcript entries in the reader's window (for live polling) and the conversation's state."""
+    scope = _readable(s, p, handoff_id)
+    handoff = scope.handoff
     return {
         "status": handoff.status,
         "owner": handoff.owner.display_name if handoff.owner else None,
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
-        "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id)],
+        "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id, start=scope.since,
+                                                        end=scope.until)],
     }
 
 
@@ -378,7 +394,10 @@ def reveal(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> D
     """One field (name or phone) of one bound account of the conversation's customer, in clear, for a
     stated reason — audited with that reason."""
     p.require("pii.reveal")
-    handoff = _visible(s, p, handoff_id)
+    scope = _readable(s, p, handoff_id)
+    if not scope.current_records:
+        raise ConsoleError(409, "closed")  # an ended hand-over shows no current personal data
+    handoff = scope.handoff
     field = str(body.get("field") or "")
     if field not in REVEAL_FIELDS:
         raise ConsoleError(400, "bad_field")
@@ -400,11 +419,8 @@ def reveal(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> D
 def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]:
     """Audit entries, newest first; read-only (the log has no update or delete, here or in the DB)."""
     p.require("audit.view")
-    try:
-        before = int(args["before"]) if args.get("before") else None
-        limit = max(1, min(200, int(args.get("limit") or 100)))
-    except ValueError:
-        raise ConsoleError(400, "bad_query") from None
+    before = query_int(args.get("before"), 0, 1) or None
+    limit = max(1, min(200, query_int(args.get("limit"), 100)))
     rows = audit.entries(s, limit=limit, before_id=before, actor=args.get("actor") or None,
                          action=args.get("action") or None)
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
@@ -416,7 +432,7 @@ def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, An
     """Service quality over the last ``days`` days (default 7): bot, agents, tickets, satisfaction."""
     p.require("metrics.view")
     try:
-        since, until = metrics.period(int(args.get("days") or 7))
+        since, until = metrics.period(query_int(args.get("days"), 7))
     except ValueError:
         raise ConsoleError(400, "bad_query") from None
     return metrics.report(s, since, until).as_dict()

@@ -2,10 +2,14 @@
 
 Ownership changes are single conditional UPDATEs, so two agents racing for one conversation cannot
 both win, in SQLite or PostgreSQL, whichever process they are served by.
+
+Who may read what of a conversation is :func:`read_scope`, the one rule every console view of a
+conversation (and any search over conversations) goes through.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import List, Tuple
 
@@ -16,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.clock import to_local, utcnow
 from bot.domain import audit
 from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
+from bot.domain.staff import has_permission
 
 REASONS = ("asked", "misunderstood", "complaint")
 OPEN = ("waiting", "active")
@@ -157,6 +162,57 @@ def finish(s: Session, handoff_id: int, staff: StaffUser, kind: str, now: dateti
     s.refresh(handoff)
     audit.record(s, f"staff:{staff.username}", f"conversation.{kind}", "conversation", handoff.sender_id, now=now)
     return handoff
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What one staff member may read of one hand-over: the transcript entries created after ``since``
+    and up to ``until`` (naive UTC; None = no bound), and — only while the hand-over is open — the
+    customer's current records (accounts, balances, tickets)."""
+
+    handoff: Handoff
+    since: datetime | None
+    until: datetime | None
+    current_records: bool
+
+
+def _segment_start(s: Session, handoff: Handoff) -> datetime | None:
+    """When the previous hand-over of this conversation ended: the hand-over's part of the transcript
+    starts there (its bot conversation before the request included, earlier agents' chats not)."""
+    return s.scalar(
+        select(func.max(Handoff.closed_at)).where(
+            Handoff.sender_id == handoff.sender_id, Handoff.id != handoff.id, Handoff.status == "closed",
+            Handoff.closed_at <= handoff.requested_at)
+    )
+
+
+def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | None = None) -> ReadScope:
+    """May ``reader`` read hand-over ``handoff_id``, and which part of it?
+
+    Those who see all conversations (``conversation.view_all``: supervisors, administrators) read the
+    whole transcript. Anyone who sees the queue reads a *waiting* hand-over (to decide whether to take
+    it). Otherwise only the hand-over's owner reads it, and only its own time window: from the end of
+    the conversation's previous hand-over to this one's end — not what the customer said later, to
+    the bot or to another agent, through an old id. The customer's current accounts and tickets are
+    shown only while the hand-over is open. Every read of an ended hand-over is audited
+    (``conversation.read``), whoever reads it.
+
+    Raises :class:`HandoffError` ``not_found`` or ``not_owner``.
+    """
+    handoff = s.get(Handoff, handoff_id)
+    if handoff is None:
+        raise HandoffError("not_found")
+    sees_all = has_permission(reader, "conversation.view_all")
+    queue_view = handoff.status == "waiting" and has_permission(reader, "queue.view")
+    if not (sees_all or queue_view or handoff.owner_id == reader.id):
+        raise HandoffError("not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    ended = handoff.status == "closed"
+    if ended:
+        audit.record(s, f"staff:{reader.username}", "conversation.read", "conversation", handoff.sender_id,
+                     now=now, handoff=handoff.id)
+    if sees_all:
+        return ReadScope(handoff, None, None, not ended)
+    return ReadScope(handoff, _segment_start(s, handoff), handoff.closed_at if ended else None, not ended)
 
 
 def awaiting_rating(s: Session, sender_id: str) -> Handoff | None:

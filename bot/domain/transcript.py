@@ -32,15 +32,27 @@ def append(
     return entry
 
 
-def since(s: Session, sender_id: str, after_id: int = 0, limit: int = 500) -> List[TranscriptEntry]:
-    """Entries of one conversation after ``after_id``, oldest first (for live polling)."""
-    q = (
-        select(TranscriptEntry)
-        .where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.id > after_id)
-        .order_by(TranscriptEntry.id)
-        .limit(limit)
-    )
-    return list(s.scalars(q))
+def since(s: Session, sender_id: str, after_id: int = 0, limit: int = 500, start: datetime | None = None,
+          end: datetime | None = None) -> List[TranscriptEntry]:
+    """Entries of one conversation after ``after_id``, oldest first (for live polling); only those
+    created after ``start`` and up to ``end`` when given (naive UTC: a reader's window)."""
+    q = select(TranscriptEntry).where(TranscriptEntry.sender_id == sender_id, TranscriptEntry.id > after_id)
+    if start is not None:
+        q = q.where(TranscriptEntry.created_at > start)
+    if end is not None:
+        q = q.where(TranscriptEntry.created_at <= end)
+    return list(s.scalars(q.order_by(TranscriptEntry.id).limit(limit)))
+
+
+def tail(s: Session, sender_id: str, limit: int, start: datetime | None = None,
+         end: datetime | None = None) -> List[TranscriptEntry]:
+    """The latest ``limit`` entries of one conversation (within ``start``..``end`` when given), oldest first."""
+    q = select(TranscriptEntry).where(TranscriptEntry.sender_id == sender_id)
+    if start is not None:
+        q = q.where(TranscriptEntry.created_at > start)
+    if end is not None:
+        q = q.where(TranscriptEntry.created_at <= end)
+    return list(reversed(list(s.scalars(q.order_by(TranscriptEntry.id.desc()).limit(limit)))))
 
 
 def last(s: Session, sender_id: str, direction: str) -> TranscriptEntry | None:

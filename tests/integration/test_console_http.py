@@ -465,3 +465,31 @@ def test_two_agents_racing_for_one_conversation_exactly_one_wins(bot, records_db
         assert winner in names and loser["owner"] == f"{winner}显示"
         takes = [who for who, action in audit_of(records_db, sender) if action == "conversation.take"]
         assert takes == [f"staff:{winner}"]
+
+
+# ------------------------------------------------------------- ids no record can have (issue 11, fault 6)
+
+
+def test_ids_and_names_no_record_can_have_are_not_found_and_bad_queries_are_refused(bot, records_db):
+    hid, _sender = waiting(records_db)
+    supervisor, _ = signed_in(bot, records_db, "supervisor")
+    admin, _ = signed_in(bot, records_db, "admin")
+    huge = "9" * 30
+    for path in (f"/conversations/{huge}", f"/conversations/{huge}/transcript", f"/conversations/{2**31}",
+                 "/conversations/-1", "/conversations/abc", "/conversations/12abc/transcript"):
+        assert supervisor.get(path)[0] == 404, path
+    for path, body in ((f"/conversations/{huge}/take", {}), (f"/conversations/{huge}/reply", {"text": "您好"}),
+                       (f"/conversations/{huge}/handback", {}), (f"/conversations/{huge}/close", {}),
+                       (f"/conversations/{huge}/tickets", {"type": "repair", "description": "x"}),
+                       (f"/conversations/{huge}/tickets/GD1/status", {"status": "closed"}),
+                       (f"/conversations/{hid}/tickets/GD%00X/status", {"status": "closed"}),
+                       (f"/conversations/{huge}/reveal", {"field": "name", "reason": "核实"})):
+        assert supervisor.post(path, body)[0] == 404, path
+    for path in ("/staff/a%00b/disable", "/staff/" + "x" * 100 + "/enable"):
+        assert admin.post(path)[0] == 404, path
+    for path in (f"/conversations/{hid}/transcript?after={huge}", f"/audit?before={huge}", "/audit?limit=-5x",
+                 "/audit?actor=a%00b", f"/metrics?days={huge}"):
+        assert supervisor.get(path)[0] == 400, path
+    assert supervisor.post(f"/conversations/{hid}/take")[0] == 200
+    assert supervisor.post(f"/conversations/{hid}/reply", {"text": "a\u0000b"})[0] == 400
+    assert ConsoleClient(bot.url).login("a\u0000b", "whatever") == 401

@@ -230,3 +230,47 @@ def test_admins_manage_staff_and_nobody_else_does(world):
         assert [u["username"] for u in service.staff_list(s, p["adm"])["staff"]] == ["a1", "a2", "a3", "adm", "sup"]
         actions = [e.action for e in reversed(audit.entries(s, actor="staff:adm"))]
         assert actions == ["staff.add", "staff.disable", "staff.enable", "staff.reset_password"]
+
+
+# ------------------------------------------------------------- old conversation ids (issue 11, fault 4)
+
+
+def _texts(entries) -> list:
+    return [e["text"] for e in entries]
+
+
+def test_an_agent_reads_only_the_time_window_of_hand_overs_they_handled(world):
+    db, p = world
+    t = utcnow() + timedelta(minutes=1)
+    with db.session() as s:
+        a1, a2 = staff.get(s, "a1"), staff.get(s, "a2")
+        handoffs.take(s, p["handoff"], a1, now=t)
+        transcript.append(s, SENDER, "wechat", "out", "agent:a1", "您好，我是一号坐席", now=t + timedelta(seconds=1))
+        handoffs.finish(s, p["handoff"], a1, "close", now=t + timedelta(minutes=5))
+        # later: the customer talks to the bot, asks for a human again and another agent serves them
+        transcript.append(s, SENDER, "wechat", "in", "customer", "我又来了，查一下余额", now=t + timedelta(hours=1))
+        later = handoffs.request(s, SENDER, "wechat", "asked", now=t + timedelta(hours=1, seconds=1)).id
+        handoffs.take(s, later, a2, now=t + timedelta(hours=1, minutes=1))
+        transcript.append(s, SENDER, "wechat", "out", "agent:a2", "二号坐席为您服务",
+                          now=t + timedelta(hours=1, minutes=2))
+    with db.session() as s:
+        old = service.conversation_view(s, p["a1"], p["handoff"])
+        polled = service.transcript_since(s, p["a1"], p["handoff"], 0)
+    assert _texts(old["transcript"]) == _texts(polled["entries"]) == ["我的电话是139****1111，转人工", "您好，我是一号坐席"]
+    # nor the customer's current accounts and tickets through the old id
+    assert old["accounts"] == [] and old["tickets"] == []
+    with db.session() as s:
+        with _denied("not_owner"):
+            service.conversation_view(s, p["a1"], later)
+        current = service.conversation_view(s, p["a2"], later)
+        assert _texts(current["transcript"]) == ["我又来了，查一下余额", "二号坐席为您服务"]
+        assert current["accounts"][0]["account_no"] == "5100000101"
+        # supervisors read everything, but an ended hand-over shows no current records to them either
+        everything = service.conversation_view(s, p["sup"], p["handoff"])
+        assert len(everything["transcript"]) == 4 and everything["accounts"] == []
+        with _denied("closed"):
+            service.reveal(s, p["sup"], p["handoff"], {"account_no": "5100000101", "field": "phone", "reason": "回访"})
+    with db.session() as s:  # every read of the ended hand-over is audited, whoever read it
+        reads = audit.entries(s, action="conversation.read")
+        assert sorted(e.actor for e in reads) == ["staff:a1", "staff:a1", "staff:sup", "staff:sup"]
+        assert {(e.target_id, e.detail["handoff"]) for e in reads} == {(SENDER, p["handoff"])}
