@@ -23,7 +23,7 @@
     bind_account: "绑定户号", report_hazard: "隐患上报", business_application: "业务办理", complaint: "投诉",
     meter_issue: "电表问题", nlu_fallback: "未能理解" };
 
-  const state = { me: null, current: null, lastId: 0, auditBefore: null, timers: {} };
+  const state = { me: null, current: null, ended: null, lastId: 0, auditBefore: null, timers: {} };
   const $ = (id) => document.getElementById(id);
 
   function el(tag, attrs, ...children) {
@@ -213,6 +213,7 @@
     try {
       const view = await api("GET", `/conversations/${id}`);
       state.current = id;
+      state.ended = view.handoff.status === "closed" ? id : null;
       render(view);
       for (const li of document.querySelectorAll("#tab-conversations .item")) {
         li.classList.toggle("current", Number(li.dataset.handoff) === id);
@@ -223,13 +224,15 @@
   }
 
   async function pollTranscript() {
-    if (state.current === null) return;
+    // an ended conversation does not change any more, and every read of it is audited: poll it no further
+    if (state.current === null || state.ended === state.current) return;
     const id = state.current;
     try {
       const r = await api("GET", `/conversations/${id}/transcript?after=${state.lastId}`);
       if (state.current !== id) return;
       appendEntries(r.entries);
       showControls(r.status, r.owner, r.mine);
+      if (r.status === "closed") state.ended = id;
     } catch (e) {
       if (e.status === 403 || e.status === 404) { state.current = null; $("conversation").hidden = true; $("conversation-empty").hidden = false; }
     }
