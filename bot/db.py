@@ -7,6 +7,7 @@ unit of work, which commits on success and rolls back on any exception.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -44,6 +45,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _create_private_file(path: Path) -> None:
+    """Create a SQLite database file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode): it holds customers' records. A new parent directory is 0700."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: ``DATABASE_URL``)."""
     url = url or get_settings().database_url
@@ -53,7 +64,7 @@ def get_engine(url: str | None = None) -> Engine:
             if url.startswith("sqlite"):
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    _create_private_file(Path(path))
                 # a pool (SQLAlchemy 1.4 defaults to none for SQLite files): opening a connection and
                 # setting its pragmas costs more than most queries
                 engine = create_engine(

@@ -21,6 +21,13 @@ from bot.config import ROOT
 
 VENV_BIN = ROOT / ".venv" / "bin"
 TEST_WECHAT_TOKEN = "test-wechat-token"
+#: The shared secret between the test Rasa servers and action servers (made up).
+TEST_ACTION_SERVER_TOKEN = "test-action-server-token"
+
+
+def action_server_command(port: int) -> List[str]:
+    """The product's action server (``python -m bot.action_server``) on ``port`` of 127.0.0.1."""
+    return [str(VENV_BIN / "python"), "-m", "bot.action_server", "--port", str(port), "--interface", "127.0.0.1"]
 
 
 def free_port() -> int:
@@ -96,6 +103,7 @@ def start_bot(
         "CONSOLE_COOKIE_SECURE": "false",
         "CONSOLE_HOURS": "00:00-00:00",
         "WECHAT_TOKEN": TEST_WECHAT_TOKEN,
+        "ACTION_SERVER_TOKEN": TEST_ACTION_SERVER_TOKEN,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{rasa_port}",
         **(env or {}),
     }
@@ -109,7 +117,7 @@ def start_bot(
             log = workdir / "actions.log"
             logs.append(log)
             proc = subprocess.Popen(
-                [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                action_server_command(actions_port),
                 cwd=ROOT, env={**full_env, "ACTION_ENDPOINT_URL": actions_url},
                 stdout=open(log, "wb"), stderr=subprocess.STDOUT,
             )

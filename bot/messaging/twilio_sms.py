@@ -32,12 +32,10 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.domain import audit, contacts
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
-from bot.domain.pii import install_log_redaction, mask_phone, redact_text
+from bot.domain.pii import mask_phone, redact_text
 from bot.messaging import outbox
 from bot.messaging.sms import SmsResult, SmsSender
 
-# the sender runs in the Rasa server and in the action server (verification codes): mask phones in both
-install_log_redaction()
 logger = logging.getLogger(__name__)
 
 #: Twilio error code: the recipient replied STOP to this sender at Twilio's level.
