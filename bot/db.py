@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import warnings
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -22,9 +21,10 @@ from bot.config import ROOT, get_settings
 
 Base = declarative_base()
 
-# SQLite stores NUMERIC as REAL; SQLAlchemy converts back to Decimal at the column's scale (2), which
-# is exact for money in 元 and kWh with two decimals. The embedded default accepts that.
-warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+#: SQLAlchemy's warning that SQLite stores NUMERIC as REAL. It converts back to Decimal at the
+#: column's scale (2), which is exact for money in 元 and kWh with two decimals: the embedded default
+#: accepts that, and bot/startup.py silences it once per process.
+SQLITE_DECIMAL_WARNING = r"Dialect sqlite\+pysqlite does \*not\* support Decimal"
 
 _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}

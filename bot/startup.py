@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 
 from bot.clock import local_today
 from bot.config import ConfigError, Settings, get_settings
+from bot.db import SQLITE_DECIMAL_WARNING
 from bot.domain.pii import install_log_redaction
 from bot.domain.rules import calendar_gaps, get_rules
 
@@ -69,19 +71,24 @@ def warn_calendar_gaps() -> None:
                        "(add the State Council's holiday notice to calendar:)", settings.service_rules_file, year)
 
 
-def start_cli() -> Settings:
-    """The ``bot`` command: settings checked, phones masked in its log lines."""
+def _common() -> Settings:
     settings = get_settings()
     install_log_redaction()
+    if _once("warnings"):
+        warnings.filterwarnings("ignore", message=SQLITE_DECIMAL_WARNING)
     return settings
+
+
+def start_cli() -> Settings:
+    """The ``bot`` command: settings checked, phones masked in its log lines."""
+    return _common()
 
 
 def start_action_server() -> Settings:
     """The action server: settings checked (``ACTION_SERVER_TOKEN`` required), log redaction, and
     the calendar warning once."""
-    settings = get_settings()
+    settings = _common()
     _require_action_server_token(settings)
-    install_log_redaction()
     warn_calendar_gaps()
     return settings
 
@@ -89,9 +96,8 @@ def start_action_server() -> Settings:
 def start_rasa_server() -> Settings:
     """The Rasa server: settings checked (``ACTION_SERVER_TOKEN`` required: it is sent with every
     action call), log redaction, the faster action-response check, the calendar warning once."""
-    settings = get_settings()
+    settings = _common()
     _require_action_server_token(settings)
-    install_log_redaction()
     if _once("rasa_speedups"):
         # imported here, not at the top: it imports Rasa (seconds of start-up), which the bot command
         # and the action server never need; this is no cycle (rasa_speedups imports nothing of ours)

@@ -55,6 +55,7 @@ from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain import contacts, transcript
 from bot.messaging import outbox
+from bot.messaging.deliver import send_to_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -301,8 +302,6 @@ class WeChatInput(InputChannel):
 
 
 async def _send_async(sender_id: str, chunks: List[str]) -> None:
-    from bot.messaging.deliver import send_to_conversation
-
     for chunk in chunks:
         try:
             delivery = await send_to_conversation(sender_id, chunk, purpose="reply")

@@ -17,7 +17,6 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
-from bot.clock import local_today
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -185,13 +184,9 @@ def calendar_gaps(rules: Rules, today: date) -> List[int]:
 
 @functools.lru_cache(maxsize=1)
 def get_rules() -> Rules:
-    """The process-wide rules from ``SERVICE_RULES_FILE``."""
-    path = get_settings().service_rules_file
-    rules = load_rules(path)
-    for year in calendar_gaps(rules, local_today()):
-        logger.warning("%s lists no public holidays for %s: working-day deadlines count Monday–Friday only "
-                       "(add the State Council's holiday notice to calendar:)", path, year)
-    return rules
+    """The process-wide rules from ``SERVICE_RULES_FILE`` (a missing calendar year is logged once, at
+    start-up, by :func:`bot.startup.warn_calendar_gaps`)."""
+    return load_rules(get_settings().service_rules_file)
 
 
 def template_values(rules: Rules | None = None) -> Dict[str, str]:

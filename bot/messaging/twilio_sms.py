@@ -34,7 +34,7 @@ from bot.domain import audit, contacts
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
 from bot.domain.pii import mask_phone, redact_text
 from bot.messaging import outbox
-from bot.messaging.sms import SmsResult, SmsSender
+from bot.messaging.sms_base import SmsResult, SmsSender
 
 logger = logging.getLogger(__name__)
 
