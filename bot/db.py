@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.config import ROOT, get_settings
+from bot.config import get_settings
 
 Base = declarative_base()
 
@@ -30,7 +30,7 @@ _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}
 _factories: Dict[str, sessionmaker] = {}
 
-MIGRATIONS_DIR = ROOT / "bot" / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # inside the package, also in the wheel
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
