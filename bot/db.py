@@ -10,7 +10,7 @@ import contextlib
 import os
 import threading
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.config import get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 Base = declarative_base()
 
@@ -33,7 +36,7 @@ _factories: Dict[str, sessionmaker] = {}
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # inside the package, also in the wheel
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the Rasa server, the action server and the CLI use one file concurrently.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -104,7 +107,7 @@ def dispose_engines() -> None:
         _factories.clear()
 
 
-def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration for ``url`` without needing alembic.ini on the path."""
     from alembic.config import Config
 

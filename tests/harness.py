@@ -11,13 +11,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.config import ROOT
+from tests.eventually import eventually
 
 VENV_BIN = ROOT / ".venv" / "bin"
 TEST_WECHAT_TOKEN = "test-wechat-token"
@@ -44,18 +44,21 @@ def current_model() -> Path:
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until ``url`` answers 200; fails with the end of ``log`` when the process exits or time runs out."""
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited while starting; log:\n{log.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
+                return resp.status == 200
         except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}")
+            return False
+
+    try:
+        eventually(ready, timeout, interval=0.2, what=url)
+    except AssertionError:
+        raise RuntimeError(f"{url} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}") from None
 
 
 @dataclass

@@ -127,6 +127,17 @@ def _dates(values: Any, what: str) -> frozenset[date]:
     return frozenset(days)
 
 
+def _late_fee(raw: Mapping[str, Any]) -> LateFee:
+    """``late_fee:`` of the rules: rates per day (fractions, e.g. 0.001) and whole days."""
+    return LateFee(
+        residential_per_day=_d(raw["residential_per_day"]),
+        other_current_year_per_day=_d(raw["other_current_year_per_day"]),
+        other_previous_years_per_day=_d(raw["other_previous_years_per_day"]),
+        residential_cut_after_days=int(raw["residential_cut_after_days"]),
+        cut_notice_days=int(raw["cut_notice_days"]),
+    )
+
+
 def parse_rules(raw: Dict[str, Any]) -> Rules:
     """Validate and type a rules mapping (as read from YAML)."""
     t = raw["tariffs"]
@@ -148,7 +159,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             commercial=_d(t["commercial"]["price"]),
             agricultural=_d(t["agricultural"]["price"]),
         ),
-        late_fee=LateFee(**{k: (_d(v) if "per_day" in k else int(v)) for k, v in raw["late_fee"].items()}),
+        late_fee=_late_fee(raw["late_fee"]),
         prepaid_cut_hour=int(raw["prepaid"]["cut_hour"]),
         prepaid_low_balance_days=int(raw["prepaid"]["low_balance_days"]),
         sla=Sla(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import List, Tuple
 
 from bot.db import session_scope
 from bot.domain import bindings, contacts
@@ -33,7 +34,7 @@ class Delivery:
     detail: str = ""
 
 
-def _contact_info(sender_id: str):  # type: ignore[no-untyped-def]
+def _contact_info(sender_id: str) -> Tuple[int, str, str, List[str]] | None:
     with session_scope() as s:
         contact = contacts.by_sender(s, sender_id)
         if contact is None:

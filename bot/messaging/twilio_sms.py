@@ -137,7 +137,7 @@ class TwilioSmsSender(SmsSender):
                     # Twilio's messages quote the number ("The 'To' number … is not valid"): never keep it
                     error += f": {redact_text(str(payload['message']))}"
                 retry = resp.status == 429 or resp.status >= 500
-                return _Attempt(retry=retry, error=error, code=int(code) if str(code or "").isdigit() else None,
+                return _Attempt(retry=retry, error=error, code=int(str(code)) if str(code or "").isdigit() else None,
                                 retry_after=_seconds(resp.headers.get("Retry-After")))
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return _Attempt(retry=True, error=f"{type(exc).__name__}: {exc}"[:300])

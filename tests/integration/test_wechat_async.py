@@ -28,9 +28,10 @@ from bot.db import dispose_engines, session_scope
 from bot.domain import contacts
 from bot.domain.models import Binding, OutboundMessage, TranscriptEntry
 from tests.conftest import _TMP
+from tests.eventually import eventually
 from tests.factories import make_account
 from tests.fakes.slow_actions import SlowActionServer, start_action_server
-from tests.fakes.wechat import WeChatClient, eventually, new_msg_id, new_openid
+from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid
 from tests.harness import start_bot
 
 SLOW_QUESTION = "电费怎么交"

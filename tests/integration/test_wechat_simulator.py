@@ -10,7 +10,7 @@ import urllib.request
 from bot.db import session_scope
 from bot.domain import contacts
 from bot.messaging import outbox
-from tests.fakes.wechat import eventually
+from tests.eventually import eventually
 
 
 def call(bot, path: str, payload: dict | None = None):
