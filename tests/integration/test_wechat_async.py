@@ -34,6 +34,8 @@ from tests.fakes.slow_actions import SlowActionServer, start_action_server
 from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid
 from tests.harness import start_bot
 
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
+
 SLOW_QUESTION = "电费怎么交"
 ANSWER_MARK = "交电费有这几种方式"  # utter_payment_methods/general, what the slow action answers
 FALLBACK_PHONE = "13900007777"

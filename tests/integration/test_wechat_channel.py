@@ -22,6 +22,8 @@ from tests.eventually import eventually
 from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid, signature
 from tests.harness import TEST_WECHAT_TOKEN
 
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
+
 
 @pytest.fixture(scope="module")
 def wechat(bot) -> WeChatClient:

@@ -36,6 +36,8 @@ from tests.fakes.wechat import (
 )
 from tests.harness import start_bot
 
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
+
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this module's own Redis database, emptied when the bot starts
 
 
