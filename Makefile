@@ -6,7 +6,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup train run test bench eval-nlu lint freeze clean
+.PHONY: setup train run test test-fast bench eval-nlu lint freeze clean
 
 ## setup: create .venv (Python 3.10) and install pinned dependencies; fast when nothing changed
 setup:
@@ -25,6 +25,11 @@ test: train
 	@$(VENV)/ruff check bot actions tests scripts
 	@$(VENV)/pytest -q
 
+## test-fast: the suite without Rasa servers and browsers (markers `rasa`, `browser`); a few minutes
+test-fast: setup
+	@$(VENV)/ruff check bot actions tests scripts
+	@$(VENV)/pytest -q -m "not rasa and not browser"
+
 ## bench: speed and quality numbers, written to reports/bench.md
 bench: train
 	@$(VENV)/python scripts/bench.py
@@ -33,9 +38,10 @@ bench: train
 eval-nlu: train
 	@$(VENV)/python scripts/eval_nlu.py --cross-validation
 
-## lint: static checks
+## lint: static checks: ruff, and mypy on bot/ and actions/ (configuration in pyproject.toml)
 lint: setup
 	@$(VENV)/ruff check bot actions tests scripts
+	@$(VENV)/mypy
 
 ## freeze: regenerate constraints.txt from the current venv
 freeze:

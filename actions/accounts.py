@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -110,8 +111,9 @@ def _contact_id(sender_id: str) -> int:
 
 def _error_reply(dispatcher: CollectingDispatcher, error: BindingError, account_no: Optional[str]) -> None:
     info = dict(error.info)
-    if "until" in info:
-        info["until"] = fmt_local(info["until"])
+    until = info.get("until")
+    if isinstance(until, datetime):
+        info["until"] = fmt_local(until)
     names = {
         "invalid_account_no": "utter_bind_invalid_account_no",
         "unknown_account": "utter_bind_unknown_account",

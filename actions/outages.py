@@ -153,7 +153,7 @@ class ActionSubmitOutage(DomainAction):
         report = tickets.report_outage(s, contact, contact.channel, place, detail, account=account, address=address,
                                        source_key=source_key(tracker))
         label = _place_label(place, address)
-        if report.outcome == "planned":
+        if report.outcome == "planned" and report.planned is not None:
             outage = report.planned
             utter(dispatcher, "utter_outage_planned", place=label, reason=outage.reason or "计划检修",
                   start=fmt_local(outage.start), end=fmt_local(outage.end))

@@ -47,8 +47,8 @@ def answer_cost(kwh: Decimal, text: str, dispatcher: CollectingDispatcher) -> No
     charge = tariffs.tiered_charge(kwh)
     utter(dispatcher, "utter_tariff_cost", kwh=_num(kwh), total=f"{charge.total:.2f}", lines=_lines(charge))
     numbers = [parse_kwh(n) for n in find("kwh", to_halfwidth(text))]
-    if re.search(r"峰|谷", text) and len(numbers) == 2 and all(numbers):
-        peak, valley = numbers  # "峰200度谷100度"
+    if re.search(r"峰|谷", text) and len(numbers) == 2 and numbers[0] and numbers[1]:
+        peak, valley = numbers[0], numbers[1]  # "峰200度谷100度"
         tou = tariffs.tou_charge(peak, valley)
         utter(dispatcher, "utter_tariff_cost_tou", peak=_num(peak), valley=_num(valley), total=f"{tou.total:.2f}",
               lines=_lines(tou))

@@ -25,7 +25,8 @@ from typing import List, Sequence
 
 from sqlalchemy import func, select
 
-from bot.config import get_settings
+from bot import runner, startup
+from bot.config import ConfigError, get_settings
 from bot.db import migrate, session_scope
 
 
@@ -193,9 +194,7 @@ def cmd_wechat_menu_push(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import run
-
-    return run(rasa_port=args.port, actions_port=args.actions_port)
+    return runner.run(rasa_port=args.port, actions_port=args.actions_port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,8 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: List[str] | None = None) -> int:
+    """Run one command; a configuration error is printed as one line (exit status 2)."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        if args.func is not cmd_run:  # `bot run` checks the demo's environment, which it builds first
+            startup.start_cli()
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

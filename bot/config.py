@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 #: The repository root (``bot/`` lives directly under it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +23,85 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_TZ = "Asia/Shanghai"
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+T = TypeVar("T")
+
+#: How an environment variable may say yes or no (anything else is an error, e.g. ``ture``).
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_HOURS = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used. The message is one line that starts with the variable's name,
+    e.g. ``CONSOLE_LOGIN_IP_LIMIT: expected an integer, got '4s'``. Raised by :func:`load_settings`
+    (so at start-up: every entry point calls :func:`get_settings` before serving)."""
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """``true/false/1/0/yes/no/on/off`` (any case); anything else raises :class:`ConfigError`."""
+    folded = value.strip().lower()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected true or false (also 1/0, yes/no, on/off), got {value!r}")
+
+
+def parse_int(name: str, value: str, minimum: int | None = None) -> int:
+    """A base-10 integer, at least ``minimum`` when given; raises :class:`ConfigError` naming ``name``."""
+    try:
+        number = int(value.strip(), 10)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name}: expected an integer of at least {minimum}, got {value!r}")
+    return number
+
+
+def parse_float(name: str, value: str, minimum: float | None = None) -> float:
+    """A finite decimal number, at least ``minimum`` when given; raises :class:`ConfigError`."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name}: expected a number of at least {minimum:g}, got {value!r}")
+    return number
+
+
+def parse_hours(name: str, value: str) -> str:
+    """``HH:MM-HH:MM`` local time (Asia/Shanghai), e.g. ``08:00-20:00``; ``00:00-00:00`` = round
+    the clock, ``22:00-06:00`` spans midnight. Returns the value normalised (``08:00-20:00``);
+    raises :class:`ConfigError` for anything else (``8-20``, ``25:00-26:00``)."""
+    match = _HOURS.match(value)
+    try:
+        if match is None:
+            raise ValueError
+        start, end = (time.fromisoformat(part) for part in match.groups())
+    except ValueError:
+        raise ConfigError(f"{name}: expected hours as HH:MM-HH:MM (e.g. 08:00-20:00), got {value!r}") from None
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (compared case-insensitively, returned as listed)."""
+    for choice in choices:
+        if value.strip().lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def parse_url(name: str, value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An absolute URL with one of ``schemes``, without a trailing ``/``."""
+    stripped = value.strip().rstrip("/")
+    scheme, sep, rest = stripped.partition("://")
+    if not sep or scheme.lower() not in schemes or not rest:
+        raise ConfigError(f"{name}: expected an absolute {'/'.join(schemes)} URL, got {value!r}")
+    return stripped
 
 
 @dataclass(frozen=True)
@@ -64,6 +141,7 @@ class Settings:
     console_login_ip_limit: int = 20
     console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
+    action_server_token: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,11 +157,25 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build settings from an environment mapping (``os.environ`` in production)."""
+    """Build settings from an environment mapping (``os.environ`` in production).
+
+    Every value is parsed and checked here, so a typo stops the process at start-up instead of
+    reaching a customer later. Raises :class:`ConfigError` naming the first bad variable.
+    """
 
     def get(name: str) -> str | None:
         value = env.get(name)
         return value if value not in (None, "") else None
+
+    def parsed(name: str, parse: Callable[[str, str], T], default: T) -> T:
+        value = get(name)
+        return default if value is None or value.strip() == "" else parse(name, value)
+
+    def number(minimum: float) -> Callable[[str, str], float]:
+        return lambda name, value: parse_float(name, value, minimum)
+
+    def integer(minimum: int) -> Callable[[str, str], int]:
+        return lambda name, value: parse_int(name, value, minimum)
 
     defaults = Settings()
     var_dir = Path(get("POWERBOT_VAR_DIR") or defaults.var_dir)
@@ -94,36 +186,40 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         var_dir=var_dir,
         pii_key=get("PII_KEY"),
         service_rules_file=Path(get("SERVICE_RULES_FILE") or defaults.service_rules_file),
-        public_base_url=(get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        public_base_url=parsed("PUBLIC_BASE_URL", parse_url, None),
         wechat_token=get("WECHAT_TOKEN"),
         wechat_appid=get("WECHAT_APPID"),
         wechat_secret=get("WECHAT_SECRET"),
         wechat_aes_key=get("WECHAT_AES_KEY"),
-        wechat_api_base_url=(get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url).rstrip("/"),
-        wechat_reply_budget_s=float(get("WECHAT_REPLY_BUDGET_S") or defaults.wechat_reply_budget_s),
-        wechat_signature_max_age_s=float(
-            get("WECHAT_SIGNATURE_MAX_AGE_S") or defaults.wechat_signature_max_age_s),
+        wechat_api_base_url=parsed("WECHAT_API_BASE_URL", parse_url, defaults.wechat_api_base_url),
+        wechat_reply_budget_s=parsed("WECHAT_REPLY_BUDGET_S", number(0), defaults.wechat_reply_budget_s),
+        wechat_signature_max_age_s=parsed("WECHAT_SIGNATURE_MAX_AGE_S", number(0),
+                                          defaults.wechat_signature_max_age_s),
         wechat_menu_file=Path(get("WECHAT_MENU_FILE") or defaults.wechat_menu_file),
-        wechat_max_concurrent_turns=int(get("WECHAT_MAX_CONCURRENT_TURNS") or defaults.wechat_max_concurrent_turns),
+        wechat_max_concurrent_turns=parsed("WECHAT_MAX_CONCURRENT_TURNS", integer(1),
+                                           defaults.wechat_max_concurrent_turns),
         twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_from_number=get("TWILIO_FROM_NUMBER"),
-        twilio_api_base_url=(get("TWILIO_API_BASE_URL") or defaults.twilio_api_base_url).rstrip("/"),
-        sms_reply_budget_s=float(get("SMS_REPLY_BUDGET_S") or defaults.sms_reply_budget_s),
-        tracker_store=(get("TRACKER_STORE") or ("memory" if database_url.startswith("sqlite") else "sql")).lower(),
-        simulator_enabled=_flag(get("SIMULATOR_ENABLED"), False),
-        rest_channel_enabled=_flag(get("REST_CHANNEL_ENABLED"), False),
-        console_hours=get("CONSOLE_HOURS") or defaults.console_hours,
-        console_cookie_secure=_flag(get("CONSOLE_COOKIE_SECURE"), True),
-        console_session_idle_minutes=int(get("CONSOLE_SESSION_IDLE_MINUTES") or defaults.console_session_idle_minutes),
-        console_session_max_hours=int(get("CONSOLE_SESSION_MAX_HOURS") or defaults.console_session_max_hours),
-        console_login_ip_limit=int(get("CONSOLE_LOGIN_IP_LIMIT") or defaults.console_login_ip_limit),
+        twilio_api_base_url=parsed("TWILIO_API_BASE_URL", parse_url, defaults.twilio_api_base_url),
+        sms_reply_budget_s=parsed("SMS_REPLY_BUDGET_S", number(0), defaults.sms_reply_budget_s),
+        tracker_store=parsed("TRACKER_STORE", lambda n, v: parse_choice(n, v, ("memory", "sql")),
+                             "memory" if database_url.startswith("sqlite") else "sql"),
+        simulator_enabled=parsed("SIMULATOR_ENABLED", parse_bool, False),
+        rest_channel_enabled=parsed("REST_CHANNEL_ENABLED", parse_bool, False),
+        console_hours=parsed("CONSOLE_HOURS", parse_hours, defaults.console_hours),
+        console_cookie_secure=parsed("CONSOLE_COOKIE_SECURE", parse_bool, True),
+        console_session_idle_minutes=parsed("CONSOLE_SESSION_IDLE_MINUTES", integer(1),
+                                            defaults.console_session_idle_minutes),
+        console_session_max_hours=parsed("CONSOLE_SESSION_MAX_HOURS", integer(1), defaults.console_session_max_hours),
+        console_login_ip_limit=parsed("CONSOLE_LOGIN_IP_LIMIT", integer(1), defaults.console_login_ip_limit),
         console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
-        log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+        log_level=parsed("LOG_LEVEL", lambda n, v: parse_choice(n, v, _LOG_LEVELS), defaults.log_level),
+        action_server_token=get("ACTION_SERVER_TOKEN"),
     )
 
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from ``os.environ``."""
+    """The process-wide settings, read once from ``os.environ``; raises :class:`ConfigError`."""
     return load_settings(os.environ)

@@ -7,32 +7,36 @@ unit of work, which commits on success and rolls back on any exception.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-import warnings
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.config import ROOT, get_settings
+from bot.config import get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 Base = declarative_base()
 
-# SQLite stores NUMERIC as REAL; SQLAlchemy converts back to Decimal at the column's scale (2), which
-# is exact for money in 元 and kWh with two decimals. The embedded default accepts that.
-warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+#: SQLAlchemy's warning that SQLite stores NUMERIC as REAL. It converts back to Decimal at the
+#: column's scale (2), which is exact for money in 元 and kWh with two decimals: the embedded default
+#: accepts that, and bot/startup.py silences it once per process.
+SQLITE_DECIMAL_WARNING = r"Dialect sqlite\+pysqlite does \*not\* support Decimal"
 
 _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}
 _factories: Dict[str, sessionmaker] = {}
 
-MIGRATIONS_DIR = ROOT / "bot" / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # inside the package, also in the wheel
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the Rasa server, the action server and the CLI use one file concurrently.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,6 +48,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _create_private_file(path: Path) -> None:
+    """Create a SQLite database file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode): it holds customers' records. A new parent directory is 0700."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: ``DATABASE_URL``)."""
     url = url or get_settings().database_url
@@ -53,7 +67,7 @@ def get_engine(url: str | None = None) -> Engine:
             if url.startswith("sqlite"):
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    _create_private_file(Path(path))
                 # a pool (SQLAlchemy 1.4 defaults to none for SQLite files): opening a connection and
                 # setting its pragmas costs more than most queries
                 engine = create_engine(
@@ -93,7 +107,7 @@ def dispose_engines() -> None:
         _factories.clear()
 
 
-def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration for ``url`` without needing alembic.ini on the path."""
     from alembic.config import Config
 

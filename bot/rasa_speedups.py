@@ -32,4 +32,4 @@ def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
 
 def install() -> None:
     """Use the prebuilt validator (idempotent)."""
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result

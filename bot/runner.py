@@ -8,32 +8,56 @@ Ctrl-C, SIGTERM or SIGHUP; if it is killed outright, the servers get SIGTERM fro
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Mapping
 
-from bot.config import ROOT, get_settings
+from bot.config import ROOT, ConfigError, get_settings, parse_bool
 from bot.db import migrate
 
 VENV_BIN = ROOT / ".venv" / "bin"
 
+#: Variables that mean a real WeChat account or Twilio number is configured.
+REAL_SECRETS = ("WECHAT_TOKEN", "WECHAT_SECRET", "WECHAT_AES_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
-def demo_environment(rasa_port: int, actions_port: int) -> Dict[str, str]:
-    """Environment for the embedded demo: what `make run` turns on unless the caller set it."""
-    env = dict(os.environ)
+#: The demo's conveniences (value in the demo, safe value). With real secrets they stay safe: the
+#: simulator and the REST channel let anyone talk as any sender, and a non-secure cookie leaks sessions.
+DEMO_CONVENIENCES = {
+    "SIMULATOR_ENABLED": ("true", "false"),
+    "REST_CHANNEL_ENABLED": ("true", "false"),
+    "CONSOLE_COOKIE_SECURE": ("false", "true"),  # plain http on localhost
+}
+
+
+def demo_environment(rasa_port: int, actions_port: int, base: Mapping[str, str] | None = None) -> Dict[str, str]:
+    """Environment for the embedded demo: what `make run` turns on unless the caller set it
+    (``base``: the caller's environment, ``os.environ`` by default).
+
+    A fresh ``ACTION_SERVER_TOKEN`` is generated unless one is set. With real WeChat/Twilio secrets
+    in ``base`` the demo's conveniences stay off; raises :class:`ConfigError` when the caller
+    turned one on explicitly alongside real secrets."""
+    env = dict(os.environ if base is None else base)
+    real = [name for name in REAL_SECRETS if env.get(name)]
+    unsafe = [name for name, (_demo, safe) in DEMO_CONVENIENCES.items()
+              if real and env.get(name) and parse_bool(name, env[name]) != parse_bool(name, safe)]
+    if unsafe:
+        raise ConfigError(
+            f"{unsafe[0]}: refused with real secrets set ({', '.join(real)}): the demo's simulator, REST channel "
+            "and non-secure cookie must not face a real WeChat account or Twilio number; unset "
+            + ", ".join(unsafe))
     defaults = {
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "PYTHONWARNINGS": "ignore",  # library deprecation noise is not for the person trying the bot
-        "SIMULATOR_ENABLED": "true",
-        "REST_CHANNEL_ENABLED": "true",
-        "CONSOLE_COOKIE_SECURE": "false",  # plain http on localhost
+        **{name: values[1] if real else values[0] for name, values in DEMO_CONVENIENCES.items()},
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{rasa_port}",
     }
     for key, value in defaults.items():
@@ -88,24 +112,77 @@ def current_model() -> Path | None:
     return models[-1] if models else None
 
 
-def prepare_demo() -> None:
-    """Schema, demo data and demo staff (idempotent)."""
-    from bot.cli import main as bot_main
-
+def prepare_demo(env: Mapping[str, str], log: Path) -> bool:
+    """Schema, demo data and demo staff (idempotent): the ``bot`` command's own steps, run as child
+    processes with their output appended to ``log``. False when one failed."""
     migrate()
-    bot_main(["seed-demo", "--if-empty"])
-    bot_main(["staff", "demo"])
+    var_dir = get_settings().var_dir
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var_dir.chmod(0o700)  # demo CSVs, the database and pii.key live here
+    with open(log, "ab") as out:
+        for step in (["seed-demo", "--if-empty"], ["staff", "demo"]):
+            done = subprocess.run([sys.executable, "-m", "bot.cli", *step], cwd=ROOT, env=dict(env),
+                                  stdout=out, stderr=subprocess.STDOUT)
+            if done.returncode != 0:
+                return False
+    return True
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+#: What the README's REST example pipes into, so the answer reads as Chinese, not \uXXXX escapes.
+READABLE_JSON = "python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False, indent=1))'"
+
+
+def banner(env: Mapping[str, str], rasa_port: int, seconds: float, log_dir: Path) -> str:
+    """What a person trying the bot reads first: where to go, the demo staff, where the logs are."""
+    base = f"http://127.0.0.1:{rasa_port}"
+    settings = get_settings()
+    staff_file = settings.var_dir / "demo-staff.txt"
+    lines = ["", f"ready in {seconds:.0f} s"]
+    if parse_bool("SIMULATOR_ENABLED", env.get("SIMULATOR_ENABLED", "false")):
+        lines.append(f"  WeChat simulator:  {base}/simulator/")
+    lines.append(f"  agent console:     {base}/console/")
+    if staff_file.exists():
+        lines += ["  demo staff (username, role, password):",
+                  *("    " + line for line in staff_file.read_text(encoding="utf-8").splitlines())]
+    if parse_bool("REST_CHANNEL_ENABLED", env.get("REST_CHANNEL_ENABLED", "false")):
+        lines.append(f"  REST channel:      curl -s {base}/webhooks/rest/webhook "
+                     f"-d '{{\"sender\":\"me\",\"message\":\"你好\"}}' | {READABLE_JSON}")
+    lines += [f"  server logs:       {log_dir}/", "Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
 
 
 def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
+    """Start the embedded demo and wait for Ctrl-C. Exit status 0 when stopped, 1 when it could not
+    start, 2 on a configuration error (printed as one line)."""
+    try:
+        env = demo_environment(rasa_port, actions_port)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    real = [name for name in REAL_SECRETS if env.get(name)]
+    if real:
+        print(f"WARNING: real secrets set ({', '.join(real)}): the simulator and the REST channel stay off and the "
+              "console cookie is secure (https only). `bot run` is the demo; production runs the servers "
+              "as the README's Production section says.", file=sys.stderr, flush=True)
     model = current_model()
     if model is None:
         print("no trained model in models/: run `make train` (or `make run`, which trains)", file=sys.stderr)
         return 1
-    env = demo_environment(rasa_port, actions_port)
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     get_settings.cache_clear()
-    prepare_demo()
+    log_dir = get_settings().var_dir / "log"
+    log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    print(f"starting the bot (a minute at most; server output goes to {log_dir}/) …", flush=True)
+    if not prepare_demo(env, log_dir / "setup.log"):
+        print(f"preparing the demo failed:\n{_tail(log_dir / 'setup.log')}", file=sys.stderr)
+        return 1
 
     procs: List[subprocess.Popen] = []
     started = time.monotonic()
@@ -114,36 +191,31 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
         signal.signal(signum, _interrupt)
     try:
         actions = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            [sys.executable, "-m", "bot.action_server", "--port", str(actions_port), "--interface", "127.0.0.1"],
             cwd=ROOT, env=env, preexec_fn=_die_with_parent,
+            stdout=open(log_dir / "actions.log", "ab"), stderr=subprocess.STDOUT,
         )
         procs.append(actions)
         server = subprocess.Popen(
             [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml", "--port", str(rasa_port), "--interface", "127.0.0.1"],
             cwd=ROOT, env=env, preexec_fn=_die_with_parent,
+            stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,
         )
         procs.append(server)
         ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60) and _wait_http(
             f"http://127.0.0.1:{rasa_port}/ready", server, 120
         )
         if not ok:
-            print("the bot did not start; see the messages above", file=sys.stderr)
+            print("the bot did not start; the end of its logs:", file=sys.stderr)
+            for name in ("actions.log", "rasa.log"):
+                print(f"--- {log_dir / name}\n{_tail(log_dir / name)}", file=sys.stderr)
             _stop(procs)
             return 1
-        base = f"http://127.0.0.1:{rasa_port}"
-        print(
-            "\n"
-            f"ready in {time.monotonic() - started:.0f} s\n"
-            f"  WeChat simulator:  {base}/simulator/\n"
-            f"  agent console:     {base}/console/   (demo staff: {get_settings().var_dir / 'demo-staff.txt'})\n"
-            f"  REST channel:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"你好\"}}'\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        print(banner(env, rasa_port, time.monotonic() - started, log_dir), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
-        print("a server stopped unexpectedly; shutting down", file=sys.stderr)
+        print(f"a server stopped unexpectedly; shutting down (see {log_dir}/)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)

@@ -24,7 +24,7 @@ class ConfiguredTrackerStore:
     """``tracker_store: type: bot.stores.ConfiguredTrackerStore`` in endpoints.yml."""
 
     def __new__(cls, domain: Any = None, host: str | None = None, event_broker: Any = None,
-                **kwargs: Any) -> TrackerStore:  # type: ignore[misc]
+                **kwargs: Any) -> TrackerStore:
         settings = get_settings()
         if settings.tracker_store == "sql":
             return SQLTrackerStore(domain=domain, host=settings.database_url, event_broker=event_broker)
@@ -34,7 +34,7 @@ class ConfiguredTrackerStore:
 class ConfiguredLockStore:
     """``lock_store: type: bot.stores.ConfiguredLockStore`` in endpoints.yml."""
 
-    def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
+    def __new__(cls, endpoint_config: Any = None) -> LockStore:
         url = get_settings().redis_url
         if not url:
             return InMemoryLockStore()

@@ -77,6 +77,7 @@ class Bot:
         self.env = {**ENV, "POWERBOT_VAR_DIR": str(workdir / "var"),
                     "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}", "REST_CHANNEL_ENABLED": "true",
                     "WECHAT_TOKEN": TOKEN, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                    "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
                     "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING"}
 
     @property
@@ -107,7 +108,7 @@ class Bot:
 
         model = sorted((ROOT / "models").glob("*.tar.gz"))[-1]
         t0 = time.monotonic()
-        self.procs.append(subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port",
+        self.procs.append(subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port",
                                             str(self.actions_port)], cwd=ROOT, env=self.env,
                                            stdout=open(self.workdir / "actions.log", "wb"), stderr=subprocess.STDOUT))
         t1 = time.monotonic()

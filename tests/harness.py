@@ -11,16 +11,23 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.config import ROOT
+from tests.eventually import eventually
 
 VENV_BIN = ROOT / ".venv" / "bin"
 TEST_WECHAT_TOKEN = "test-wechat-token"
+#: The shared secret between the test Rasa servers and action servers (made up).
+TEST_ACTION_SERVER_TOKEN = "test-action-server-token"
+
+
+def action_server_command(port: int) -> List[str]:
+    """The product's action server (``python -m bot.action_server``) on ``port`` of 127.0.0.1."""
+    return [str(VENV_BIN / "python"), "-m", "bot.action_server", "--port", str(port), "--interface", "127.0.0.1"]
 
 
 def free_port() -> int:
@@ -37,18 +44,21 @@ def current_model() -> Path:
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until ``url`` answers 200; fails with the end of ``log`` when the process exits or time runs out."""
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited while starting; log:\n{log.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
+                return resp.status == 200
         except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}")
+            return False
+
+    try:
+        eventually(ready, timeout, interval=0.2, what=url)
+    except AssertionError:
+        raise RuntimeError(f"{url} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}") from None
 
 
 @dataclass
@@ -96,6 +106,7 @@ def start_bot(
         "CONSOLE_COOKIE_SECURE": "false",
         "CONSOLE_HOURS": "00:00-00:00",
         "WECHAT_TOKEN": TEST_WECHAT_TOKEN,
+        "ACTION_SERVER_TOKEN": TEST_ACTION_SERVER_TOKEN,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{rasa_port}",
         **(env or {}),
     }
@@ -109,7 +120,7 @@ def start_bot(
             log = workdir / "actions.log"
             logs.append(log)
             proc = subprocess.Popen(
-                [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                action_server_command(actions_port),
                 cwd=ROOT, env={**full_env, "ACTION_ENDPOINT_URL": actions_url},
                 stdout=open(log, "wb"), stderr=subprocess.STDOUT,
             )

@@ -16,13 +16,11 @@ from typing import Any, Callable, Dict, List, TypeVar
 
 from rasa.core.channels.channel import CollectingOutputChannel
 
-from bot import rasa_speedups
 from bot.db import session_scope
 from bot.domain import transcript
 from bot.nlu.normalize import clean_text
 
 logger = logging.getLogger(__name__)
-rasa_speedups.install()  # channels are imported by the Rasa server: speed up its action-response check
 T = TypeVar("T")
 
 _COMMAND_PREFIX = re.compile(r"^[\s/／\\]+")

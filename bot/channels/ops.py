@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import text
 
+from bot import startup
 from bot.channels.common import in_thread
 from bot.config import get_settings
 from bot.db import get_engine
@@ -39,6 +40,7 @@ class OpsInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def url_prefix(self) -> str:
@@ -46,6 +48,12 @@ class OpsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("powerbot_ops", __name__)
+
+        @bp.listener("before_server_start")
+        async def limit_request_size(app: Sanic, _loop: Any) -> None:
+            # Sanic's default is 100 MB, read before any signature is checked; connections made
+            # from now on refuse a bigger Content-Length with 413 without reading the body
+            app.config.REQUEST_MAX_SIZE = startup.RASA_SERVER_MAX_REQUEST_BYTES
 
         @bp.route("/health", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import startup
 from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
 from bot.config import get_settings
 
@@ -25,6 +26,7 @@ class RestInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

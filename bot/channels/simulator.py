@@ -28,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import startup
 from bot.channels.common import in_thread
 from bot.channels.wechat import wechat_keys
 from bot.channels.wechat_menu import current_menu
@@ -140,6 +141,7 @@ class SimulatorInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def url_prefix(self) -> str:

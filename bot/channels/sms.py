@@ -39,7 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import messages
+from bot import messages, startup
 from bot.channels.common import (
     RecordingCollector,
     customer_text,
@@ -52,12 +52,11 @@ from bot.channels.sms_state import Choice, SmsState
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain import audit, bindings, contacts, transcript
-from bot.domain.pii import install_log_redaction, mask_phone, normalize_phone
+from bot.domain.pii import mask_phone, normalize_phone
 from bot.messaging.deliver import send_to_conversation
 from bot.messaging.outbox import sms_segments
 from bot.messaging.twilio_sms import record_provider_status
 
-install_log_redaction()
 logger = logging.getLogger(__name__)
 
 CHANNEL = "sms"
@@ -194,6 +193,7 @@ class SmsInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def __init__(self, settings: Settings | None = None, state: SmsState | None = None) -> None:

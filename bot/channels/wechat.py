@@ -34,7 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import messages
+from bot import messages, startup
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.dedup import SeenStore
 from bot.channels.wechat_menu import current_menu
@@ -56,11 +56,10 @@ from bot.channels.wechat_protocol import (
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain import contacts, transcript
-from bot.domain.pii import install_log_redaction
 from bot.messaging import outbox
+from bot.messaging.deliver import send_to_conversation
 
 logger = logging.getLogger(__name__)
-install_log_redaction()
 
 #: Without WECHAT_TOKEN, the simulator (when enabled) signs with a token that lives only in this process.
 _SIMULATOR_TOKEN = secrets.token_hex(16)
@@ -130,6 +129,7 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def __init__(self) -> None:
@@ -317,8 +317,6 @@ class WeChatInput(InputChannel):
 
 
 async def _send_async(sender_id: str, chunks: List[str]) -> None:
-    from bot.messaging.deliver import send_to_conversation
-
     for chunk in chunks:
         try:
             delivery = await send_to_conversation(sender_id, chunk, purpose="reply")

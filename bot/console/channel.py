@@ -24,7 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import messages
+from bot import messages, startup
 from bot.channels.common import in_thread
 from bot.config import get_settings
 from bot.console import canned, service, sessions, tracker
@@ -206,6 +206,7 @@ class ConsoleInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        startup.start_rasa_server()  # the Rasa server's earliest hook of ours (idempotent)
         return cls()
 
     def url_prefix(self) -> str:

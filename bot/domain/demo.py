@@ -8,6 +8,7 @@ the README so a person trying the bot knows a 户号 to bind; every phone number
 from __future__ import annotations
 
 import csv
+import os
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -92,7 +93,7 @@ def generate(out: Path, n_accounts: int = 300, seed: int = 20261127, now: dateti
     rng = random.Random(seed)
     now = now or utcnow()
     today = local_today(now)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     phones: set = set()
     accounts: List[dict] = []
     numbers = {a.account_no for a in FIXED}
@@ -165,7 +166,10 @@ def generate(out: Path, n_accounts: int = 300, seed: int = 20261127, now: dateti
 
     for name, columns, rows in (("accounts.csv", ACCOUNT_COLUMNS, accounts), ("bills.csv", BILL_COLUMNS, bills),
                                 ("planned_outages.csv", OUTAGE_COLUMNS, outages)):
-        with open(out / name, "w", encoding="utf-8", newline="") as fh:
+        # names and phone numbers in clear: readable by the owner only, whatever the umask
+        fd = os.open(out / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+        with open(fd, "w", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             writer.writerows(rows)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -190,7 +190,7 @@ def _validate(path: Path, rows: Iterable[Tuple[int, Dict[str, str]]], parse: Cal
     return parsed
 
 
-def _upsert(s: Session, model: type, rows: List[dict], conflict: Sequence[str]) -> None:
+def _upsert(s: Session, model: Any, rows: List[dict], conflict: Sequence[str]) -> None:
     dialect = s.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     for start in range(0, len(rows), _CHUNK):
@@ -263,11 +263,12 @@ def _account_ids(s: Session, numbers: Sequence[str]) -> Dict[str, Tuple[int, str
 
 def _parse_bill(row: Dict[str, str]) -> dict:
     kwh = _decimal(row, "kwh", Decimal(0))
+    assert kwh is not None  # required: _decimal raised RowError otherwise
     peak = _decimal(row, "kwh_peak", Decimal(0), required=False)
     valley = _decimal(row, "kwh_valley", Decimal(0), required=False)
     if (peak is None) != (valley is None):
         raise RowError("kwh_peak/kwh_valley: give both or neither")
-    if peak is not None and abs(peak + valley - kwh) > 1:
+    if peak is not None and valley is not None and abs(peak + valley - kwh) > 1:
         raise RowError("kwh_peak + kwh_valley must equal kwh")
     return {
         "account_no": _account_no(row),

@@ -17,7 +17,6 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
-from bot.clock import local_today
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -132,6 +131,17 @@ def _dates(values: Any, what: str) -> frozenset[date]:
     return frozenset(days)
 
 
+def _late_fee(raw: Mapping[str, Any]) -> LateFee:
+    """``late_fee:`` of the rules: rates per day (fractions, e.g. 0.001) and whole days."""
+    return LateFee(
+        residential_per_day=_d(raw["residential_per_day"]),
+        other_current_year_per_day=_d(raw["other_current_year_per_day"]),
+        other_previous_years_per_day=_d(raw["other_previous_years_per_day"]),
+        residential_cut_after_days=int(raw["residential_cut_after_days"]),
+        cut_notice_days=int(raw["cut_notice_days"]),
+    )
+
+
 def parse_rules(raw: Dict[str, Any]) -> Rules:
     """Validate and type a rules mapping (as read from YAML)."""
     t = raw["tariffs"]
@@ -153,7 +163,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             commercial=_d(t["commercial"]["price"]),
             agricultural=_d(t["agricultural"]["price"]),
         ),
-        late_fee=LateFee(**{k: (_d(v) if "per_day" in k else int(v)) for k, v in raw["late_fee"].items()}),
+        late_fee=_late_fee(raw["late_fee"]),
         prepaid_cut_hour=int(raw["prepaid"]["cut_hour"]),
         prepaid_low_balance_days=int(raw["prepaid"]["low_balance_days"]),
         sla=Sla(
@@ -189,13 +199,9 @@ def calendar_gaps(rules: Rules, today: date) -> List[int]:
 
 @functools.lru_cache(maxsize=1)
 def get_rules() -> Rules:
-    """The process-wide rules from ``SERVICE_RULES_FILE``."""
-    path = get_settings().service_rules_file
-    rules = load_rules(path)
-    for year in calendar_gaps(rules, local_today()):
-        logger.warning("%s lists no public holidays for %s: working-day deadlines count Monday–Friday only "
-                       "(add the State Council's holiday notice to calendar:)", path, year)
-    return rules
+    """The process-wide rules from ``SERVICE_RULES_FILE`` (a missing calendar year is logged once, at
+    start-up, by :func:`bot.startup.warn_calendar_gaps`)."""
+    return load_rules(get_settings().service_rules_file)
 
 
 def template_values(rules: Rules | None = None) -> Dict[str, str]:

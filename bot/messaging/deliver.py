@@ -10,14 +10,16 @@ silently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from typing import List, Tuple
 
-from bot.channels.common import in_thread
 from bot.db import session_scope
 from bot.domain import bindings, contacts
 from bot.messaging import outbox
 from bot.messaging.sms import get_sms_sender
+from bot.messaging.wechat_api import get_wechat_client
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ class Delivery:
     detail: str = ""
 
 
-def _contact_info(sender_id: str):  # type: ignore[no-untyped-def]
+def _contact_info(sender_id: str) -> Tuple[int, str, str, List[str]] | None:
     with session_scope() as s:
         contact = contacts.by_sender(s, sender_id)
         if contact is None:
@@ -48,21 +50,19 @@ def _record_undeliverable(contact_id: int, channel: str, recipient: str, text: s
 
 async def send_to_conversation(sender_id: str, text: str, purpose: str = "reply") -> Delivery:
     """Send ``text`` to the customer behind ``sender_id`` on their channel, falling back to SMS."""
-    info = await in_thread(_contact_info, sender_id)
+    info = await asyncio.to_thread(_contact_info, sender_id)
     if info is None:
         logger.warning("no contact for %s: message not delivered", sender_id)
         return Delivery("none", "undeliverable", "unknown conversation")
     contact_id, channel, external_id, phones = info
     if channel == "wechat":
-        from bot.messaging.wechat_api import get_wechat_client
-
         result = await get_wechat_client().send_text(external_id, text, purpose=purpose, contact_id=contact_id)
         if result.ok:
             return Delivery("wechat", "sent")
         if result.errcode not in WECHAT_UNREACHABLE:
             return Delivery("wechat", "failed", f"errcode {result.errcode}")
         if not phones:
-            await in_thread(_record_undeliverable, contact_id, "wechat", external_id, text, purpose,
+            await asyncio.to_thread(_record_undeliverable, contact_id, "wechat", external_id, text, purpose,
                             f"wechat {result.errcode}; no bound phone for SMS")
             return Delivery("none", "undeliverable", f"wechat {result.errcode}, no phone")
         sms = await get_sms_sender().send(phones[0], text, purpose="fallback", contact_id=contact_id)
@@ -71,7 +71,7 @@ async def send_to_conversation(sender_id: str, text: str, purpose: str = "reply"
         sms = await get_sms_sender().send(external_id, text, purpose=purpose, contact_id=contact_id)
         return Delivery(get_sms_sender().channel, sms.status)
     # REST and other test channels cannot be reached after the request; the transcript keeps it
-    await in_thread(_record_undeliverable, contact_id, channel, external_id, text, purpose, "no push channel")
+    await asyncio.to_thread(_record_undeliverable, contact_id, channel, external_id, text, purpose, "no push channel")
     return Delivery("none", "undeliverable", f"{channel} has no push channel")
 
 

@@ -4,78 +4,16 @@ agent replies, notifications).
 :func:`get_sms_sender` returns the Twilio sender when Twilio is configured, else the demo outbox
 (the embedded demo shows it on the simulator page). Every sender honours opt-outs (退订/TD/STOP):
 a number that opted out gets nothing until it texts us again. Senders never block the event loop.
+The interface lives in :mod:`bot.messaging.sms_base`, below both senders.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import dataclass
-
-from sqlalchemy import select
-
 from bot.config import Settings, get_settings
-from bot.db import session_scope
-from bot.domain.models import Contact
-from bot.domain.pii import cipher, mask_phone, normalize_phone
-from bot.messaging import outbox
+from bot.messaging.sms_base import DemoSmsSender, SmsResult, SmsSender, opted_out
+from bot.messaging.twilio_sms import TwilioSmsSender
 
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SmsResult:
-    message_id: int
-    status: str  # demo | queued | sent | suppressed | failed | undelivered
-
-    @property
-    def accepted(self) -> bool:
-        return self.status in ("demo", "queued", "sent", "delivered")
-
-
-def opted_out(phone: str) -> bool:
-    """Has this number opted out of our SMS (an inactive SMS contact)?"""
-    h = cipher().lookup_hash(f"sms:{normalize_phone(phone)}")
-    with session_scope() as s:
-        active = s.scalar(select(Contact.active).where(Contact.channel == "sms", Contact.external_hash == h))
-    return active is False
-
-
-class SmsSender:
-    """Base class: records, checks opt-out, then hands over to :meth:`_deliver`."""
-
-    channel = "sms"
-
-    async def send(self, to: str, body: str, purpose: str, contact_id: int | None = None) -> SmsResult:
-        phone = normalize_phone(to)
-        if await asyncio.to_thread(opted_out, phone):
-            message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, "suppressed")
-            logger.info("sms to %s suppressed: number opted out", mask_phone(phone))
-            return SmsResult(message_id, "suppressed")
-        message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, self.initial_status)
-        logger.info("sms %s to %s (%s, %d segments)", purpose, mask_phone(phone), self.channel,
-                    outbox.sms_segments(body))
-        return await self._deliver(message_id, phone, body)
-
-    initial_status = "queued"
-
-    def _record(self, phone: str, body: str, purpose: str, contact_id: int | None, status: str) -> int:
-        with session_scope() as s:
-            return outbox.record(s, self.channel, purpose, phone, body, status=status, contact_id=contact_id).id
-
-    async def _deliver(self, message_id: int, phone: str, body: str) -> SmsResult:
-        raise NotImplementedError
-
-
-class DemoSmsSender(SmsSender):
-    """No Twilio credentials: messages land in the demo outbox shown by the simulator."""
-
-    channel = "demo_sms"
-    initial_status = "demo"
-
-    async def _deliver(self, message_id: int, phone: str, body: str) -> SmsResult:
-        return SmsResult(message_id, "demo")
-
+__all__ = ["DemoSmsSender", "SmsResult", "SmsSender", "TwilioSmsSender", "get_sms_sender", "opted_out"]
 
 _sender: SmsSender | None = None
 
@@ -86,8 +24,6 @@ def get_sms_sender(settings: Settings | None = None) -> SmsSender:
     if _sender is None:
         settings = settings or get_settings()
         if settings.twilio_configured:
-            from bot.messaging.twilio_sms import TwilioSmsSender
-
             _sender = TwilioSmsSender(settings)
         else:
             _sender = DemoSmsSender()

@@ -32,12 +32,10 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.domain import audit, contacts
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
-from bot.domain.pii import install_log_redaction, mask_phone, redact_text
+from bot.domain.pii import mask_phone, redact_text
 from bot.messaging import outbox
-from bot.messaging.sms import SmsResult, SmsSender
+from bot.messaging.sms_base import SmsResult, SmsSender
 
-# the sender runs in the Rasa server and in the action server (verification codes): mask phones in both
-install_log_redaction()
 logger = logging.getLogger(__name__)
 
 #: Twilio error code: the recipient replied STOP to this sender at Twilio's level.
@@ -139,7 +137,7 @@ class TwilioSmsSender(SmsSender):
                     # Twilio's messages quote the number ("The 'To' number … is not valid"): never keep it
                     error += f": {redact_text(str(payload['message']))}"
                 retry = resp.status == 429 or resp.status >= 500
-                return _Attempt(retry=retry, error=error, code=int(code) if str(code or "").isdigit() else None,
+                return _Attempt(retry=retry, error=error, code=int(str(code)) if str(code or "").isdigit() else None,
                                 retry_after=_seconds(resp.headers.get("Retry-After")))
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return _Attempt(retry=True, error=f"{type(exc).__name__}: {exc}"[:300])

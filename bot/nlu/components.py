@@ -67,7 +67,7 @@ class PowerTokenizer(JiebaTokenizer):
     ) -> PowerTokenizer:
         component = super().create(config, model_storage, resource, execution_context)
         _warm_up_jieba()
-        return component  # type: ignore[return-value]
+        return component
 
     @classmethod
     def load(
@@ -80,7 +80,7 @@ class PowerTokenizer(JiebaTokenizer):
     ) -> PowerTokenizer:
         component = super().load(config, model_storage, resource, execution_context, **kwargs)
         _warm_up_jieba()
-        return component  # type: ignore[return-value]
+        return component
 
     def tokenize(self, message: Message, attribute: str) -> List[Token]:
         import jieba

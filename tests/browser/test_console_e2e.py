@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.db import session_scope
 from bot.domain import handoffs, staff
-from tests.fakes.wechat import FakeWeChatApi, WeChatClient, eventually, new_openid
+from tests.eventually import eventually
+from tests.fakes.wechat import FakeWeChatApi, WeChatClient, new_openid
 from tests.integration.conftest import bot, records_db  # noqa: F401  (the running bot and its records)
 from tests.integration.test_console_http import waiting
 

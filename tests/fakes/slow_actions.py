@@ -22,20 +22,21 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Tuple
 
 from bot.config import ROOT
-from tests.harness import VENV_BIN, _wait, free_port
+from tests.harness import TEST_ACTION_SERVER_TOKEN, _wait, action_server_command, free_port
 
 SLOW_ACTION = "action_faq"
 
 
 def start_action_server(workdir: Path, database_url: str) -> Tuple[str, subprocess.Popen]:
-    """The product's action server (``rasa run actions``) on a free port: its webhook URL and process."""
+    """The product's action server (``python -m bot.action_server``) on a free port: its webhook URL and process."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = workdir / "actions.log"
     env = {**os.environ, "DATABASE_URL": database_url, "POWERBOT_VAR_DIR": str(workdir / "var"),
-           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+           "ACTION_SERVER_TOKEN": TEST_ACTION_SERVER_TOKEN}
     proc = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        action_server_command(port),
         cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
     )
     try:
@@ -72,7 +73,7 @@ class SlowActionServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _forward(self, raw: bytes) -> Tuple[int, bytes]:
+    def _forward(self, raw: bytes, authorization: str) -> Tuple[int, bytes]:
         try:
             request: Dict[str, Any] = json.loads(raw.decode("utf-8"))
         except ValueError:
@@ -83,7 +84,7 @@ class SlowActionServer:
         if action in self.slow:
             self._stopping.wait(self.delay_s)  # the slow back end
         upstream = urllib.request.Request(self.upstream_url, data=raw, method="POST",
-                                          headers={"Content-Type": "application/json"})
+                                          headers={"Content-Type": "application/json", "Authorization": authorization})
         try:
             with urllib.request.urlopen(upstream, timeout=60) as resp:
                 return resp.status, resp.read()
@@ -99,7 +100,7 @@ class SlowActionServer:
 
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, body = fake._forward(raw)
+                status, body = fake._forward(raw, self.headers.get("Authorization") or "")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

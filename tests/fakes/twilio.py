@@ -33,6 +33,8 @@ import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from tests.eventually import eventually
+
 T = TypeVar("T")
 
 # Obviously fake credentials: "ACtest…" is not AC + 32 hex digits, so it can never be a real SID.
@@ -193,17 +195,8 @@ class FakeTwilioApi:
 
     @staticmethod
     def wait_for(condition: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
-        """Poll ``condition`` until it returns something truthy (no fixed sleeps in tests)."""
-        deadline = time.monotonic() + timeout
-        pause = 0.02
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            threading.Event().wait(pause)
-            pause = min(pause * 2, 0.25)
+        """``condition()``'s value once it is truthy (:func:`tests.eventually.eventually`)."""
+        return eventually(condition, timeout, interval=0.05, what=what)
 
     # ---------------------------------------------------------------- Twilio → bot
 

@@ -35,6 +35,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from tests.eventually import eventually
 from tests.harness import TEST_WECHAT_TOKEN
 
 # The vectors of wechatpy 1.8.18's tests/test_crypto.py (CryptoTestCase): keys, a signed encrypted echostr
@@ -124,17 +125,8 @@ class FakeWeChatApi:
             return [m for m in self.sent if m.touser == openid and m.path == path]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-        """Wait (without sleeping blindly) until ``predicate()`` is truthy; its value, or AssertionError."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError("the fake WeChat API did not see the expected call in time")
-                self._lock.wait(remaining)
+        """``predicate()``'s value once it is truthy (:func:`tests.eventually.eventually`)."""
+        return eventually(predicate, timeout, interval=0.02, what="the fake WeChat API to see the expected call")
 
     # --- the protocol -------------------------------------------------------------------------------
 
@@ -351,13 +343,4 @@ def new_openid(prefix: str = "oTest") -> str:
     return prefix + secrets.token_hex(11)
 
 
-def eventually(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it is truthy (its value) or ``timeout`` passes (AssertionError)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+

@@ -14,7 +14,8 @@ import redis
 from bot.db import dispose_engines, session_scope
 from bot.domain import contacts, handoffs, transcript
 from tests.conftest import PG_BASE, _pg_admin
-from tests.fakes.wechat import WeChatClient, eventually, new_openid
+from tests.eventually import eventually
+from tests.fakes.wechat import WeChatClient, new_openid
 from tests.harness import BotProcesses, start_bot
 from tests.integration.test_console_http import ConsoleClient, audit_of, handoff_row, make_staff, race
 

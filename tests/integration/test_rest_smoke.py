@@ -3,6 +3,10 @@
 import json
 import urllib.request
 
+import pytest
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
+
 
 def post(bot, path, payload):
     req = urllib.request.Request(bot.url + path, data=json.dumps(payload).encode(), method="POST",

@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import List
 
 import pytest
 
 from bot.config import ROOT
+from tests.eventually import eventually
 from tests.harness import free_port
 
 pytestmark = pytest.mark.rasa
@@ -40,25 +42,29 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _start(tmp_path: Path) -> subprocess.Popen:
+def _start(tmp_path: Path, actions_port: int | None = None) -> subprocess.Popen:
     env = {**os.environ, "POWERBOT_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    env.pop("ACTION_SERVER_TOKEN", None)
     log = open(tmp_path / "run.log", "wb")
-    proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(free_port())],
+    proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(actions_port or free_port())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _wait_for(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 180,
-              "bot run to be ready")
+    eventually(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 180,
+               what="bot run to be ready")
     assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-2000:]
     return proc
+
+
+def _listening_addresses(port: int) -> List[str]:
+    """IPv4/IPv6 addresses with a socket listening on ``port`` (from /proc/net/tcp*)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, _remote, state = line.split()[1:4]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:
+                found.append(address)
+    return found
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
@@ -69,8 +75,28 @@ def test_stopping_bot_run_stops_both_servers(tmp_path, signum):
         assert len(servers) == 2
         proc.send_signal(signum)
         proc.wait(timeout=30)
-        _wait_for(lambda: not any(_alive(pid) for pid in servers), 30, "both servers to exit")
+        eventually(lambda: not any(_alive(pid) for pid in servers), 30, what="both servers to exit")
     finally:  # a failing run must not leave servers behind for the rest of the suite
         for pid in [proc.pid, *servers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_bot_run_binds_the_action_server_to_loopback_and_it_wants_a_token(tmp_path):
+    actions_port = free_port()
+    proc = _start(tmp_path, actions_port)
+    servers = _children(proc.pid)
+    try:
+        assert _listening_addresses(actions_port) == ["0100007F"]  # 127.0.0.1 only, not 0.0.0.0
+        request = urllib.request.Request(f"http://127.0.0.1:{actions_port}/webhook", data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+        banner = (tmp_path / "run.log").read_text(errors="replace")
+        assert "Registered function" not in banner and "DeprecationWarning" not in banner
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for pid in servers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)

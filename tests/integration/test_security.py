@@ -4,10 +4,13 @@
 import json
 import urllib.request
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.domain.models import AuditEntry, Binding
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 VICTIM = "5100000104"  # 赵春生, bills of 99.30 元 a month in the records
 

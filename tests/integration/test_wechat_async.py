@@ -28,10 +28,13 @@ from bot.db import dispose_engines, session_scope
 from bot.domain import contacts
 from bot.domain.models import Binding, OutboundMessage, TranscriptEntry
 from tests.conftest import _TMP
+from tests.eventually import eventually
 from tests.factories import make_account
 from tests.fakes.slow_actions import SlowActionServer, start_action_server
-from tests.fakes.wechat import WeChatClient, eventually, new_msg_id, new_openid
+from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid
 from tests.harness import start_bot
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 SLOW_QUESTION = "电费怎么交"
 ANSWER_MARK = "交电费有这几种方式"  # utter_payment_methods/general, what the slow action answers

@@ -18,8 +18,11 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.domain.models import Contact, Ticket, TranscriptEntry
+from tests.eventually import eventually
 from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid, signature
 from tests.harness import TEST_WECHAT_TOKEN
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +44,11 @@ def contact(records_db: str, openid: str) -> Contact | None:
 
 def wait_for_entries(records_db: str, openid: str, count: int) -> List[tuple]:
     """The transcript's bot entries are written right after the reply: poll until they are there."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = entries(records_db, openid)
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    try:
+        return eventually(lambda: (lambda found: found if len(found) >= count else None)(entries(records_db, openid)),
+                          10, interval=0.05, what=f"{count} transcript entries")
+    except AssertionError:
+        return entries(records_db, openid)  # the caller's assertion says what is missing
 
 
 # --- URL verification --------------------------------------------------------------------------------
@@ -318,9 +320,5 @@ def test_template_receipts_update_the_outbound_record(wechat, records_db):
             found = {k: s.get(OutboundMessage, i).status for k, (i, _m) in ids.items()}
         return found if "sent" not in found.values() else None
 
-    found = None
-    deadline = time.monotonic() + 10
-    while found is None and time.monotonic() < deadline:
-        found = statuses()
-        time.sleep(0.05)
+    found = eventually(statuses, 10, interval=0.05, what="the delivery statuses")
     assert found == {"success": "delivered", "failed:user block": "undelivered"}

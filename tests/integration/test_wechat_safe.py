@@ -9,7 +9,6 @@ Rasa's own record of the conversation (the ``events`` table) shows how many turn
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +22,7 @@ from sqlalchemy import create_engine, text
 from bot.db import session_scope
 from bot.domain.models import Contact, TranscriptEntry
 from tests.conftest import new_database
+from tests.eventually import eventually
 from tests.fakes.wechat import (
     VECTOR_AES_KEY,
     VECTOR_APPID,
@@ -35,6 +35,8 @@ from tests.fakes.wechat import (
     new_openid,
 )
 from tests.harness import start_bot
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this module's own Redis database, emptied when the bot starts
 
@@ -166,9 +168,7 @@ def test_concurrent_retries_make_one_rasa_turn(safe, safe_bot, fake_wechat_api):
         replies = list(pool.map(lambda _: safe.post_raw(query, body), range(3)))
     assert all(r.status == 200 for r in replies)
     assert len([r for r in replies if r.text]) == 1
-    deadline = time.monotonic() + 10
-    while len(transcript(database, openid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: len(transcript(database, openid)) >= 2, 10, what="the transcript of the turn")
     assert rasa_user_turns(database, f"wechat:{openid}") == 1
     assert [d for d, _ in transcript(database, openid)] == ["in", "out"]
     assert fake_wechat_api.sent_to(openid) == []

@@ -7,10 +7,14 @@ import re
 import urllib.error
 import urllib.request
 
+import pytest
+
 from bot.db import session_scope
 from bot.domain import contacts
 from bot.messaging import outbox
-from tests.fakes.wechat import eventually
+from tests.eventually import eventually
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 
 def call(bot, path: str, payload: dict | None = None):

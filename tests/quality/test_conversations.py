@@ -5,10 +5,13 @@ import json
 import os
 import subprocess
 
+import pytest
 import yaml
 
 from bot.config import ROOT
 from scripts.eval_nlu import current_model
+
+pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
 
 STORIES = ROOT / "tests" / "test_stories.yml"
 

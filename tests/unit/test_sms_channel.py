@@ -23,6 +23,7 @@ from bot.channels.sms_state import SmsState
 from bot.config import get_settings, load_settings
 from bot.domain import contacts, transcript
 from bot.domain.models import AuditEntry, Binding, Contact, OutboundMessage, TranscriptEntry
+from tests.eventually import eventually_async
 from tests.factories import make_account
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sign
 from tests.harness import free_port
@@ -279,13 +280,10 @@ async def test_an_answer_later_than_the_budget_goes_by_rest_instead(app_db, loca
     async with Server(agent, local_state, SMS_REPLY_BUDGET_S="0.3") as server:
         assert await server.sms("我家停电了") == (200, [])  # Twilio is answered in time, with nothing
         agent.hold.set()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while True:
+        async def sent_messages() -> list:
             with app_db.session() as s:
-                sent = s.scalars(select(OutboundMessage)).all()
-            if sent or loop.time() > deadline:
-                break
-            await asyncio.sleep(0.05)
+                return list(s.scalars(select(OutboundMessage)).all())
+
+        sent = await eventually_async(sent_messages, 10, what="the answer sent by REST")
     assert [(m.recipient, m.body, m.purpose) for m in sent] == [(PHONE, "收到：我家停电了", "reply")]
     assert transcript_of(app_db, sender_of(app_db))[-1] == ("out", "bot", "收到：我家停电了")

@@ -15,6 +15,7 @@ from bot.domain import contacts
 from bot.domain.models import AuditEntry, Contact, OutboundMessage, OutboundStatusEvent
 from bot.messaging.sms import opted_out
 from bot.messaging.twilio_sms import TwilioSmsSender, record_provider_status
+from tests.eventually import eventually_async
 from tests.fakes.twilio import AUTH_TOKEN, FakeTwilioApi
 
 PHONE = "13900001111"
@@ -167,10 +168,12 @@ async def test_sending_never_blocks_the_event_loop(app_db, fake):
     try:
         send = asyncio.ensure_future(make_sender(fake).send(PHONE, "慢慢发", purpose="reply"))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while fake.in_flight == 0:  # the request is at the slow API now
-            assert loop.time() < deadline and not send.done()
-            await asyncio.sleep(0.01)
+
+        async def at_the_slow_api() -> bool:
+            assert not send.done()
+            return fake.in_flight > 0
+
+        await eventually_async(at_the_slow_api, 10, interval=0.01, what="the request to reach the slow API")
         started = loop.time()
         await asyncio.sleep(0)
         await asyncio.to_thread(lambda: None)  # other work still gets the loop while the send waits
