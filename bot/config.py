@@ -64,6 +64,8 @@ class Settings:
     console_login_ip_limit: int = 20
     console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
+    # the account's own payment page, "{account_no}" filled in (e.g. https://pay.example.cn/elec?acct={account_no})
+    payment_url_template: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,7 +122,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         console_login_ip_limit=int(get("CONSOLE_LOGIN_IP_LIMIT") or defaults.console_login_ip_limit),
         console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
         log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+        payment_url_template=_payment_url_template(get("PAYMENT_URL_TEMPLATE")),
     )
+
+
+def _payment_url_template(value: str | None) -> str | None:
+    """PAYMENT_URL_TEMPLATE: an http(s) URL with ``{account_no}`` in it, or unset."""
+    if value is None:
+        return None
+    if not value.startswith(("https://", "http://")) or "{account_no}" not in value:
+        raise ValueError("PAYMENT_URL_TEMPLATE must be an http(s) URL containing {account_no}")
+    return value
 
 
 @functools.lru_cache(maxsize=1)
