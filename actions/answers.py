@@ -16,7 +16,7 @@ from bot.clock import fmt_local, utcnow
 from bot.domain import bindings, places, reports
 from bot.domain.models import Account, Contact
 from bot.domain.pii import mask_phone
-from bot.domain.rules import get_rules
+from bot.domain.rules import get_rules, template_values
 from bot.nlu.answers import service_question
 
 
@@ -58,6 +58,7 @@ def answer_service_question(s: Session, contact: Contact, tracker: Tracker, disp
         utter(dispatcher, "utter_service_hotline", hotline=rules.contacts.hotline)
         return True
     point = reports.service_point(_township(s, contact, tracker), rules)
-    utter(dispatcher, "utter_service_point", name=point.name, phone=point.phone, address=point.address,
-          hours=point.hours, hotline=rules.contacts.hotline)
+    # not utter(): the response's {name} would collide with its parameter
+    dispatcher.utter_message(response="utter_service_point", **{**template_values(rules), "name": point.name},
+                             phone=point.phone, address=point.address, hours=point.hours)
     return True

@@ -166,7 +166,7 @@ class ActionComplaint(DomainAction):
             domain: Dict[Text, Any]) -> Events:
         text = latest_text(tracker)
         if not complaint_words(text):
-            utter(dispatcher, "utter_ask_complaint_words")
+            # complaint_form asks what happened (utter_ask_complaint_form_report_text)
             return [SlotSet("report_kind", "complaint"), SlotSet("report_text", None),
                     SlotSet("next_step", "ask_complaint")]
         return self.proceed(s, contact, dispatcher, tracker, text)
