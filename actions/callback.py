@@ -187,6 +187,20 @@ def _with_words(tracker: Tracker, words: str) -> Tracker:
     return copy
 
 
+class ValidateComplaintForm(FormValidationAction):
+    """The answer to "what happened?": a question of its own (`你们客服电话多少`) is answered, not filed."""
+
+    def name(self) -> Text:
+        return "validate_complaint_form"
+
+    async def validate_report_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if await asyncio.to_thread(_answer, tracker.sender_id, tracker, dispatcher):
+            return {"report_text": None}
+        return {"report_text": text[:2000]} if len(text) >= 2 else {"report_text": None}
+
+
 class ActionComplaintWords(DomainAction):
     """The answer to "what happened?" (complaint_form): the complaint's words."""
 

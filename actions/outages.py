@@ -92,9 +92,12 @@ class _ReportForm(FormValidationAction):
             return {"detail": text} if informative(text) else {"report_text": text[:500]}
         return {"detail": text} if informative(text) else {}
 
-    def validate_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         text = str(value or "").strip()
+        if (tracker.get_slot("requested_slot") == "detail"
+                and await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher)):
+            return {"detail": None}  # a question of its own, answered; the form asks again
         return {"detail": text[:500]} if text else {"detail": None}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -110,6 +113,11 @@ class _ReportForm(FormValidationAction):
         if asked and await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher):
             return {"address": None}  # a question of its own, answered; the form asks again
         check = await asyncio.to_thread(_check_place, candidate)
+        if not check.resolved and asked and text and text != candidate:
+            # the entity may be a fragment of the answer ("王安镇" of "王安镇王安村"): the whole answer counts
+            whole = await asyncio.to_thread(_check_place, text)
+            if whole.resolved or (whole.place.known and not check.place.known):
+                candidate, check = text, whole
         if check.resolved:
             return {"address": candidate[:200], "place_to_confirm": False}
         if not asked:
