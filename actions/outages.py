@@ -184,6 +184,10 @@ class _AskReportAddress(DomainAction):
 
     response = ""
 
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """The ask action's name (action_ask_<form>_address)."""
+
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
         if tracker.get_slot("place_prompted"):

@@ -54,8 +54,8 @@ def _seed_corpus(url: str) -> None:
                              "urban" if township == "城关镇" else "rural")
         for conversation in CORPUS:
             bound = conversation.get("bound")
-            if bound and accounts.get_by_no(s, bound["no"]) is None:
-                make_account(s, bound["no"], "户主", registered_phone(bound["no"]), bound["township"],
+            if bound and accounts.get_by_no(s, bound["account"]) is None:
+                make_account(s, bound["account"], "户主", registered_phone(bound["account"]), bound["township"],
                              f"{bound['township']}{bound['village']}6号",
                              "urban" if bound["township"] == "城关镇" else "rural")
     dispose_engines()
@@ -69,7 +69,7 @@ def corpus_bot(sqlite_template, fake_wechat_api, fake_twilio_api, tmp_path_facto
     _seed_corpus(url)
     # a generous reply budget: every answer comes back in the passive reply, so turns stay in order
     env = {**fake_wechat_api.bot_env(), **fake_twilio_api.bot_env(), "WECHAT_REPLY_BUDGET_S": "25"}
-    processes: BotProcesses = start_bot(Path(tmp_path_factory.mktemp("corpus-bot")), url, env)
+    processes: BotProcesses = start_bot(Path(tmp_path_factory.mktemp("corpus-bot")), url, env, ready_timeout=300)
     yield processes, url
     processes.stop()
 
@@ -91,7 +91,7 @@ def _talk(bot: BotProcesses, url: str, conversation: Dict[str, Any]) -> Dict[str
     if bound:
         with session_scope(url) as s:
             contact = contacts.get_or_create(s, "wechat", openid)
-            bindings._bind(s, contact, accounts.get_by_no(s, bound["no"]), "sms_code", utcnow())
+            bindings._bind(s, contact, accounts.get_by_no(s, bound["account"]), "sms_code", utcnow())
     transcript: List[str] = []
     for turn in conversation["turns"]:
         reply = client.post(_message(client, openid, turn))
@@ -136,7 +136,7 @@ def _check(url: str, conversation: Dict[str, Any], openid: str) -> Optional[str]
                 problems.append("hazard without a number is not flagged")
         elif not ticket.callback_phone or ticket.callback_pending:
             problems.append("no number to call back")
-        elif callback == "registered" and ticket.callback_phone != registered_phone(conversation["bound"]["no"]):
+        elif callback == "registered" and ticket.callback_phone != registered_phone(conversation["bound"]["account"]):
             problems.append("not the registered phone")
         elif callback == "given" and not ticket.callback_phone.startswith("138123"):
             problems.append("not the number the customer gave")
