@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
+from actions.answers import answer_service_question
 from actions.billing import answer_balance, answer_bill, answer_usage
 from actions.common import (
     DomainAction,
@@ -63,6 +64,8 @@ class ActionBindAccount(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
+        if answer_service_question(s, contact, tracker, dispatcher):
+            return [SlotSet("next_step", "done")]  # "我收不到验证码": when, where to, and what if the phone is gone
         typed = entity(tracker, "account_no")
         bound = bindings.bound_accounts(s, contact)
         if _UNBIND.search(latest_text(tracker)):
@@ -85,6 +88,11 @@ class ActionBindAccount(DomainAction):
             utter(dispatcher, "utter_bound_list", accounts="、".join(a.account_no for a in bound))
         return [SlotSet("next_step", "bind"), SlotSet("verification_code", None),
                 SlotSet("account_no", typed), SlotSet("pending_intent", None)]
+
+
+def _code_help(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    with session_scope() as s:
+        return answer_service_question(s, contacts.for_sender(s, tracker.sender_id), tracker, dispatcher)
 
 
 # A refused binding step still commits: the audit entry, the wrong-try count and a lock must persist.
@@ -168,6 +176,7 @@ class ValidateBindForm(FormValidationAction):
             return {"verification_code": None}
         code = re.sub(r"\D", "", to_halfwidth(str(value or "")))
         if len(code) != 6:
+            await asyncio.to_thread(_code_help, tracker, dispatcher)  # "我收不到验证码"
             return {"verification_code": None}  # the form asks again
         account, error = await asyncio.to_thread(_verify, tracker.sender_id, code)
         if error is not None or account is None:

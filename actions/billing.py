@@ -125,14 +125,31 @@ def answer_balance(s: Session, account: Account, text: str, dispatcher: Collecti
             utter(dispatcher, "utter_balance_prepaid", account_no=account.account_no, balance=balance,
                   days="-" if days is None else days)
         return
-    arrears = accounts.arrears(s, account)
+    today = local_today()
+    arrears = accounts.arrears(s, account, today)
     if not arrears.unpaid:
         utter(dispatcher, "utter_balance_postpaid_clear", account_no=account.account_no,
               balance=_money(max(account.balance, Decimal(0))))
         return
-    utter(dispatcher, "utter_balance_arrears", account_no=account.account_no, amount=_money(arrears.amount),
-          bills="、".join(_period_label(b.period) for b in arrears.unpaid), fee=_money(arrears.late_fee),
-          total=_money(arrears.total), cut_days=rules.late_fee.residential_cut_after_days)
+    # arrears and late fees only after the due date; a bill not yet due is just to be paid by then
+    overdue = [b for b in arrears.unpaid if b.due_date < today]
+    not_due = [b for b in arrears.unpaid if b.due_date >= today]
+    due_values = dict(amount=_money(sum((b.amount for b in not_due), Decimal("0.00"))),
+                      bills="、".join(_period_label(b.period) for b in not_due),
+                      due=_due_label(min((b.due_date for b in not_due), default=today)))
+    if not overdue:
+        utter(dispatcher, "utter_balance_due", account_no=account.account_no, **due_values)
+        return
+    amount = sum((b.amount for b in overdue), Decimal("0.00"))
+    utter(dispatcher, "utter_balance_arrears", account_no=account.account_no, amount=_money(amount),
+          bills="、".join(_period_label(b.period) for b in overdue), fee=_money(arrears.late_fee),
+          total=_money(amount + arrears.late_fee), cut_days=rules.late_fee.residential_cut_after_days)
+    if not_due:
+        utter(dispatcher, "utter_balance_due_also", **due_values)
+
+
+def _due_label(day: date) -> str:
+    return f"{day.month}月{day.day}日"
 
 
 def answer_usage(s: Session, account: Account, text: str, dispatcher: CollectingDispatcher,

@@ -11,6 +11,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.answers import answer_service_question
 from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
 from bot.db import session_scope
@@ -84,6 +85,8 @@ class ActionRequestHuman(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
+        if answer_service_question(s, contact, tracker, dispatcher):
+            return [SlotSet("next_step", "done")]  # "你们客服电话多少" asks for a number, not for an agent
         return [SlotSet("next_step", "done")] + request_agent(s, contact, tracker, "asked", dispatcher)
 
 
@@ -108,6 +111,8 @@ class ActionFallback(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
+        if answer_service_question(s, contact, tracker, dispatcher):
+            return [SlotSet("next_step", "done")]
         if _previous_turn_was_fallback(tracker):
             utter(dispatcher, "utter_handoff_misunderstood")
             return [SlotSet("next_step", "done")] + request_agent(s, contact, tracker, "misunderstood", dispatcher)

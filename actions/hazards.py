@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, entity, selected_key, source_key, utter
 from actions.handoff import ask_rating
-from actions.outages import CLEAR_REPORT, _ReportForm
+from actions.outages import CLEAR_REPORT, _report_account, _ReportForm, ask_phone, report_place, report_words
 from bot.clock import fmt_local, utcnow
-from bot.domain import places, tickets
+from bot.domain import reports, tickets
 from bot.domain.models import Contact
+from bot.domain.pii import mask_phone
 
 HAZARD_KINDS = ("fallen_wire", "pole", "transformer", "meter_box", "cable", "other")
 
@@ -44,30 +45,41 @@ class ValidateHazardForm(_ReportForm):
 
 
 class ActionSubmitHazard(DomainAction):
+    """File the hazard at once (safety first), then ask for a number to call back if there is none."""
+
     def name(self) -> Text:
         return "action_submit_hazard"
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
-        address = tracker.get_slot("address") or ""
-        if not address:
+        if not tracker.get_slot("address"):
             return CLEAR_REPORT + [SlotSet("offer_detail", None)]
-        place = places.resolve(s, address)
-        ticket = tickets.report_hazard(s, contact, contact.channel, place, address, tracker.get_slot("detail") or "",
-                                       subtype=tracker.get_slot("offer_detail"), source_key=source_key(tracker))
+        account = _report_account(s, contact, tracker)
+        place, address, to_confirm = report_place(s, tracker, account)
+        phone = tracker.get_slot("callback_phone") or reports.own_phone(contact)
+        ticket = tickets.report_hazard(s, contact, contact.channel, place, address or "", report_words(tracker),
+                                       subtype=tracker.get_slot("offer_detail"), source_key=source_key(tracker),
+                                       account=account, callback_phone=phone, place_to_confirm=to_confirm)
         actor = f"customer:{contact.sender_id}"
-        for media in tracker.get_slot("media") or []:
-            tickets.attach(s, ticket, "image", str(media), actor)
+        photos = [str(m) for m in tracker.get_slot("media") or []]
+        for media in photos:
+            tickets.attach(s, ticket, "image", media, actor)
         location = tracker.get_slot("location")
         if location:
             tickets.attach(s, ticket, "location", location, actor)
         deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
-        utter(dispatcher, "utter_hazard_created", ticket_no=ticket.ticket_no, deadline=deadline)
+        utter(dispatcher, "utter_hazard_created_with_photo" if photos else "utter_hazard_created",
+              ticket_no=ticket.ticket_no, deadline=deadline)
+        if ticket.place_to_confirm:
+            utter(dispatcher, "utter_place_to_confirm", phone=mask_phone(ticket.callback_phone))
+        if ticket.callback_pending:
+            return CLEAR_REPORT + [SlotSet("offer_detail", None)] + ask_phone("hazard", ticket.ticket_no)
         return CLEAR_REPORT + [SlotSet("offer_detail", None)] + ask_rating(dispatcher, ticket)
 
 
 class ActionShareImage(DomainAction):
-    """A photo: part of a report being made, or added to the customer's recent open report."""
+    """A photo: part of a report being made (acknowledged, attached on submit), or added to the
+    customer's recent open report."""
 
     def name(self) -> Text:
         return "action_share_image"
@@ -76,6 +88,7 @@ class ActionShareImage(DomainAction):
             domain: Dict[Text, Any]) -> Events:
         media = entity(tracker, "media")
         if tracker.active_loop.get("name"):
+            utter(dispatcher, "utter_image_received_in_report")
             return []  # the form keeps it in the `media` slot and attaches it on submit
         recent = [t for t in tickets.for_contact(s, contact, limit=3, open_only=True, types=("hazard", "repair"))
                   if t.created_at >= utcnow() - timedelta(hours=24)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -14,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
+from actions.answers import answer_service_question
 from actions.common import (
     DomainAction,
     Events,
@@ -30,21 +30,20 @@ from actions.handoff import ask_rating
 from bot import messages
 from bot.clock import fmt_local, utcnow
 from bot.db import session_scope
-from bot.domain import audit, bindings, contacts, outages, places, tickets
+from bot.domain import audit, bindings, contacts, outages, places, reports, tickets
 from bot.domain.models import Account, Contact, Ticket
+from bot.domain.pii import mask_phone
 from bot.domain.places import Place
 from bot.domain.rules import get_rules
+from bot.nlu.answers import asks_restore_time, describes_fault
 
 AREA_LABELS = {"urban": "城区", "rural": "农村", "remote": "偏远地区"}
-# what makes a report say more than "停电了"
-_DETAIL = re.compile(r"跳闸|跳匝|空开|漏保|闸|全村|整个|一片|整条|就我家|只有|邻居|电压|闪|忽明忽暗|冒烟|火花|着火|合不上"
-                     r"|烧|响|低|断|倒|歪|漏|掉|垂|打火|一半")
+REPORT_FORMS = ("outage_form", "hazard_form")
 
 
 def informative(text: str) -> bool:
     """Does the message describe what happened, beyond that the power is off?"""
-    compact = re.sub(r"[\W\dA-Za-z_]", "", text or "")
-    return bool(_DETAIL.search(compact)) or len(compact) > 8
+    return describes_fault(text)
 
 
 def _bound(sender_id: str) -> List[Account]:
@@ -52,9 +51,30 @@ def _bound(sender_id: str) -> List[Account]:
         return bindings.bound_accounts(s, contacts.for_sender(s, sender_id))
 
 
+def _answer_in_form(sender_id: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    with session_scope() as s:
+        return answer_service_question(s, contacts.for_sender(s, sender_id), tracker, dispatcher)
+
+
+def _check_place(text: str) -> reports.PlaceCheck:
+    with session_scope() as s:
+        return reports.check_place(s, text)
+
+
+def _tries(tracker: Tracker) -> int:
+    try:
+        return int(float(tracker.get_slot("place_tries") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
 class _ReportForm(FormValidationAction):
-    """Shared by the outage and hazard forms: a place (typed, a location, or a bound account) and
-    what happened (taken from the report itself when it says enough)."""
+    """Shared by the outage and hazard forms: a place (typed, a location, or a bound account) that
+    resolves to a township and village of the county, and what happened in the customer's words.
+
+    An answer that is no place (`全村都停了`, `停电多久能来电`) is never taken as the address: a
+    description becomes the detail, a question is answered, and the customer is told what is missing;
+    after ``place_tries`` failed answers the report goes on with the place to confirm by phone."""
 
     trigger = ""
 
@@ -67,24 +87,58 @@ class _ReportForm(FormValidationAction):
         if tracker.get_slot("detail") or latest_intent(tracker) != self.trigger:
             return {}
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("report_text"):
+            # the words that started the report go on the ticket, whatever comes next
+            return {"detail": text} if informative(text) else {"report_text": text[:500]}
         return {"detail": text} if informative(text) else {}
 
-    def validate_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         text = str(value or "").strip()
+        if (tracker.get_slot("requested_slot") == "detail"
+                and await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher)):
+            return {"detail": None}  # a question of its own, answered; the form asks again
         return {"detail": text[:500]} if text else {"detail": None}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        text = str(value or "").strip()
+        candidate = str(value or "").strip()
+        text = latest_text(tracker).strip()
+        asked = tracker.get_slot("requested_slot") == "address"
         accounts = await asyncio.to_thread(_bound, tracker.sender_id)
-        chosen = pick_account(text, [a.account_no for a in accounts]) if accounts else None
+        chosen = pick_account(candidate, [a.account_no for a in accounts]) if accounts and asked else None
         if chosen:
             account = next(a for a in accounts if a.account_no == chosen)
-            return {"address": account.address, "account_choice": account.account_no}
-        if len(text) < 2:
-            return {"address": None}
-        return {"address": text[:200]}
+            return {"address": account.address, "account_choice": account.account_no, "place_to_confirm": False}
+        if asked and await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher):
+            return {"address": None}  # a question of its own, answered; the form asks again
+        check = await asyncio.to_thread(_check_place, candidate)
+        if not check.resolved and asked and text and text != candidate:
+            # the entity may be a fragment of the answer ("王安镇" of "王安镇王安村"): the whole answer counts
+            whole = await asyncio.to_thread(_check_place, text)
+            if whole.resolved or (whole.place.known and not check.place.known):
+                candidate, check = text, whole
+        if check.resolved:
+            return {"address": candidate[:200], "place_to_confirm": False}
+        if not asked:
+            return {"address": None}  # a fragment in the report itself: ask for the place properly
+        result: Dict[Text, Any] = {"address": None}
+        if informative(text) and not tracker.get_slot("detail") and not asks_restore_time(text):
+            result["detail"] = text[:500]  # "全村都停了" describes the outage: keep it as such
+        if asks_restore_time(text):
+            utter(dispatcher, "utter_restore_time_needs_place")
+        tries = _tries(tracker) + 1
+        result["place_tries"] = tries
+        if tries >= get_rules().place_tries:
+            # give up asking: the ticket goes out with the place to confirm by phone
+            result.update(address=candidate[:200] or "?", place_to_confirm=True)
+            return result
+        if check.missing == "village":
+            utter(dispatcher, "utter_place_missing_village", township=check.place.township)
+        else:
+            utter(dispatcher, "utter_place_missing")
+        result["place_prompted"] = True
+        return result
 
 
 class ValidateOutageForm(_ReportForm):
@@ -92,6 +146,16 @@ class ValidateOutageForm(_ReportForm):
 
     def name(self) -> Text:
         return "validate_outage_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> List[Text]:
+        """A customer who reported today and names no other place is told about that ticket at once
+        (action_submit_outage), not asked the triage questions again."""
+        if (tracker.get_slot("requested_slot") is None and latest_intent(tracker) == self.trigger
+                and not tracker.get_slot("address")
+                and await asyncio.to_thread(_reported_here_today, tracker.sender_id, latest_text(tracker))):
+            return []
+        return domain_slots
 
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -104,20 +168,50 @@ class ValidateOutageForm(_ReportForm):
         return {}
 
 
-class ActionAskOutageAddress(DomainAction):
-    """Where is the outage? With several bound accounts, offer their addresses as choices."""
+def _reported_here_today(sender_id: str, text: str) -> bool:
+    with session_scope() as s:
+        contact = contacts.for_sender(s, sender_id)
+        own = tickets.own_recent_repair(s, contact)
+        if own is None:
+            return False
+        place = places.resolve(s, text)
+        return not place.known or (place.township, place.village or own.village) == (own.township, own.village)
+
+
+class _AskReportAddress(DomainAction):
+    """Where is it? With several bound accounts, offer their addresses as choices. Says nothing when
+    the validation has just said what is missing (that message asks already)."""
+
+    response = ""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """The ask action's name (action_ask_<form>_address)."""
+
+    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> Events:
+        if tracker.get_slot("place_prompted"):
+            return [SlotSet("place_prompted", None)]
+        accounts = bindings.bound_accounts(s, contact)
+        if len(accounts) > 1:
+            utter(dispatcher, f"{self.response}_choices", choices=account_choices(accounts))
+        else:
+            utter(dispatcher, self.response)
+        return []
+
+
+class ActionAskOutageAddress(_AskReportAddress):
+    response = "utter_ask_outage_form_address"
 
     def name(self) -> Text:
         return "action_ask_outage_form_address"
 
-    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> Events:
-        accounts = bindings.bound_accounts(s, contact)
-        if len(accounts) > 1:
-            utter(dispatcher, "utter_ask_outage_form_address_choices", choices=account_choices(accounts))
-        else:
-            utter(dispatcher, "utter_ask_outage_form_address")
-        return []
+
+class ActionAskHazardAddress(_AskReportAddress):
+    response = "utter_ask_hazard_form_address"
+
+    def name(self) -> Text:
+        return "action_ask_hazard_form_address"
 
 
 def _report_account(s: Session, contact: Contact, tracker: Tracker) -> Optional[Account]:
@@ -134,8 +228,90 @@ def _place_label(place: Place, address: str) -> str:
     return "".join(p for p in (place.township, place.village) if p) or address
 
 
+def report_words(tracker: Tracker) -> str:
+    """What the customer said about the fault, in their own words (the report, then the details)."""
+    parts: List[str] = []
+    for text in (tracker.get_slot("report_text"), tracker.get_slot("detail")):
+        text = (text or "").strip()
+        if text and text not in parts:
+            parts.append(text)
+    return "；".join(parts)
+
+
+def report_place(s: Session, tracker: Tracker, account: Optional[Account]) -> tuple:
+    """(place, address to store, to confirm by phone?) of the report being filed."""
+    address = tracker.get_slot("address") or ""
+    check = reports.check_place(s, address)
+    if account is not None and not check.resolved:
+        return reports.account_place(account), account.address, False
+    to_confirm = bool(tracker.get_slot("place_to_confirm")) and not check.resolved
+    stored = address if check.place.known else None
+    return check.place, stored, to_confirm
+
+
 CLEAR_REPORT: Events = [SlotSet("address", None), SlotSet("detail", None), SlotSet("account_choice", None),
-                        SlotSet("media", None), SlotSet("location", None), SlotSet("next_step", "done")]
+                        SlotSet("media", None), SlotSet("location", None), SlotSet("next_step", "done"),
+                        SlotSet("place_tries", None), SlotSet("place_to_confirm", None),
+                        SlotSet("place_prompted", None), SlotSet("report_text", None),
+                        SlotSet("report_kind", None), SlotSet("report_ticket", None),
+                        SlotSet("callback_phone", None), SlotSet("phone_offer", None)]
+
+
+def ask_phone(kind: str, ticket_no: Optional[str] = None) -> Events:
+    """Go on to the call-back number (contact_form), remembering what it is for."""
+    return [SlotSet("report_kind", kind), SlotSet("report_ticket", ticket_no), SlotSet("next_step", "ask_phone")]
+
+
+def submit_outage(s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> Events:
+    """File the outage report being made (or tell about the planned outage / the open ticket); asks
+    for a call-back number first when a new ticket is due and there is none."""
+    account = _report_account(s, contact, tracker)
+    if not tracker.get_slot("address") and account is None:
+        own = tickets.own_recent_repair(s, contact)
+        if own is not None:
+            _utter_own_ticket(dispatcher, own)
+        return CLEAR_REPORT
+    place, address, to_confirm = report_place(s, tracker, account)
+    phone = tracker.get_slot("callback_phone") or reports.own_phone(contact)
+    report = tickets.report_outage(s, contact, contact.channel, place, report_words(tracker), account=account,
+                                   address=address, source_key=source_key(tracker), callback_phone=phone,
+                                   place_to_confirm=to_confirm, require_callback=True)
+    label = _place_label(place, address or "")
+    if report.outcome == "planned":
+        outage = report.planned
+        utter(dispatcher, "utter_outage_planned", place=label, reason=outage.reason or "计划检修",
+              start=fmt_local(outage.start), end=fmt_local(outage.end))
+        return CLEAR_REPORT
+    if report.outcome == "needs_callback":
+        return ask_phone("outage")
+    ticket = report.ticket
+    assert ticket is not None
+    status = messages.STATUS_LABELS.get(ticket.status, ticket.status)
+    deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
+    if report.outcome == "same_customer":
+        _utter_own_ticket(dispatcher, ticket)
+        return CLEAR_REPORT
+    if report.outcome == "area":
+        utter(dispatcher, "utter_outage_area", place=label, ticket_no=ticket.ticket_no, status=status,
+              deadline=deadline)
+        if phone:
+            tickets.set_callback_phone(s, ticket, contact, phone, f"customer:{contact.sender_id}")
+        elif not tickets.callback_known(s, ticket, contact):
+            return CLEAR_REPORT + ask_phone("follow", ticket.ticket_no)
+        return CLEAR_REPORT
+    area = ticket.area_type or "rural"
+    utter(dispatcher, "utter_outage_created", ticket_no=ticket.ticket_no, deadline=deadline,
+          area=AREA_LABELS.get(area, area), minutes=get_rules().sla.repair_arrival_minutes.get(area, 90))
+    if ticket.place_to_confirm:
+        utter(dispatcher, "utter_place_to_confirm", phone=mask_phone(ticket.callback_phone))
+    return CLEAR_REPORT + ask_rating(dispatcher, ticket)
+
+
+def _utter_own_ticket(dispatcher: CollectingDispatcher, ticket: Ticket) -> None:
+    deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
+    utter(dispatcher, "utter_outage_same_customer", ticket_no=ticket.ticket_no,
+          status=messages.STATUS_LABELS.get(ticket.status, ticket.status), deadline=deadline)
 
 
 class ActionSubmitOutage(DomainAction):
@@ -144,37 +320,7 @@ class ActionSubmitOutage(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
-        address = tracker.get_slot("address") or ""
-        detail = tracker.get_slot("detail") or ""
-        if not address:
-            return CLEAR_REPORT
-        account = _report_account(s, contact, tracker)
-        place = places.resolve(s, address)
-        report = tickets.report_outage(s, contact, contact.channel, place, detail, account=account, address=address,
-                                       source_key=source_key(tracker))
-        label = _place_label(place, address)
-        if report.outcome == "planned" and report.planned is not None:
-            outage = report.planned
-            utter(dispatcher, "utter_outage_planned", place=label, reason=outage.reason or "计划检修",
-                  start=fmt_local(outage.start), end=fmt_local(outage.end))
-            return CLEAR_REPORT
-        ticket = report.ticket
-        assert ticket is not None
-        status = messages.STATUS_LABELS.get(ticket.status, ticket.status)
-        deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
-        if report.outcome == "same_customer":
-            utter(dispatcher, "utter_outage_same_customer", ticket_no=ticket.ticket_no, status=status, deadline=deadline)
-            return CLEAR_REPORT
-        if report.outcome == "area":
-            utter(dispatcher, "utter_outage_area", place=label, ticket_no=ticket.ticket_no, status=status,
-                  deadline=deadline)
-            return CLEAR_REPORT
-        if not place.known and account is None:
-            utter(dispatcher, "utter_outage_place_unknown", address=address)
-        area = ticket.area_type or "rural"
-        utter(dispatcher, "utter_outage_created", ticket_no=ticket.ticket_no, deadline=deadline,
-              area=AREA_LABELS.get(area, area), minutes=get_rules().sla.repair_arrival_minutes.get(area, 90))
-        return CLEAR_REPORT + ask_rating(dispatcher, ticket)
+        return submit_outage(s, contact, dispatcher, tracker, domain)
 
 
 def _progress_line(domain: Dict[Text, Any], ticket: Ticket) -> str:
@@ -215,6 +361,9 @@ class ActionRepairProgress(DomainAction):
             dispatcher.utter_message(text=_progress_line(domain, ticket))
             return [SlotSet("next_step", "done")]
         found = tickets.for_contact(s, contact, limit=3)
+        if not found and tracker.active_loop.get("name") in REPORT_FORMS and asks_restore_time(latest_text(tracker)):
+            utter(dispatcher, "utter_restore_time_needs_place")  # "停电多久能来电" while reporting
+            return [SlotSet("next_step", "done")]
         if not found:
             utter(dispatcher, "utter_progress_none")
             return [SlotSet("next_step", "done")]

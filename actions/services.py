@@ -12,7 +12,7 @@ from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, latest_text, resolve_account, selected_key, source_key, utter
-from actions.handoff import ask_rating, request_agent
+from actions.handoff import ask_rating
 from bot.db import session_scope
 from bot.domain import bindings, contacts, tickets
 from bot.domain.models import Account, Contact
@@ -107,24 +107,6 @@ class ActionOfferDeclined(DomainAction):
             domain: Dict[Text, Any]) -> Events:
         utter(dispatcher, "utter_offer_declined")
         return [SlotSet("next_step", "done"), SlotSet("offer_detail", None)]
-
-
-class ActionComplaint(DomainAction):
-    """Record the complaint with the service commitment, and put the customer in the agents' queue."""
-
-    def name(self) -> Text:
-        return "action_complaint"
-
-    def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> Events:
-        bound = bindings.bound_accounts(s, contact)
-        ticket = tickets.create(s, "complaint", contact.channel, latest_text(tracker), contact=contact,
-                                account=bound[0] if len(bound) == 1 else None, source_key=source_key(tracker))
-        sla = get_rules().sla
-        utter(dispatcher, "utter_complaint_registered", ticket_no=ticket.ticket_no,
-              contact_days=sla.complaint_contact_working_days, reply_days=sla.complaint_reply_working_days)
-        return [SlotSet("next_step", "done")] + request_agent(s, contact, tracker, "complaint", dispatcher,
-                                                              after_hours_ticket=False)
 
 
 class ActionMeterIssue(DomainAction):

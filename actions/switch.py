@@ -7,6 +7,7 @@ ends here instead of in silence.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -14,15 +15,19 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accounts import ActionBindAccount
+from actions.answers import answer_service_question
 from actions.billing import ActionQueryBalance, ActionQueryBill, ActionQueryUsage
+from actions.callback import ActionComplaint
 from actions.common import Events, latest_intent, utter
 from actions.faq import ActionFaq
 from actions.handoff import ActionFallback, ActionRecordRating, ActionRequestHuman
 from actions.hazards import ActionHazardAdvice, ActionShareImage, ActionShareLocation
 from actions.inform import ActionHandleInform
 from actions.outages import ActionPlannedOutage, ActionRepairProgress
-from actions.services import ActionBusinessApplication, ActionComplaint, ActionMeterIssue
+from actions.services import ActionBusinessApplication, ActionMeterIssue
 from actions.tariffs import ActionTariff
+from bot.db import session_scope
+from bot.domain import contacts
 
 HANDLERS: Dict[str, Action] = {
     "query_bill": ActionQueryBill(),
@@ -50,6 +55,14 @@ UTTERANCES = {
 }
 
 
+RESUMABLE = ("outage_form", "hazard_form", "contact_form", "complaint_form", "bind_form")
+
+
+def _answered(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    with session_scope() as s:
+        return answer_service_question(s, contacts.for_sender(s, tracker.sender_id), tracker, dispatcher)
+
+
 class ActionSwitchTopic(Action):
     def name(self) -> Text:
         return "action_switch_topic"
@@ -57,6 +70,9 @@ class ActionSwitchTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Events:
         intent = latest_intent(tracker)
         events: Events = []
+        if tracker.active_loop.get("name") in RESUMABLE and await asyncio.to_thread(_answered, tracker, dispatcher):
+            # a question inside a report: answered, and the form asks its question again
+            return [SlotSet("next_step", "resume_" + tracker.active_loop["name"])]
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         handler: Optional[Action] = HANDLERS.get(intent)

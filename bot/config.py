@@ -142,6 +142,8 @@ class Settings:
     console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
     action_server_token: str | None = None
+    # the account's own payment page, "{account_no}" filled in (e.g. https://pay.example.cn/elec?acct={account_no})
+    payment_url_template: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -216,7 +218,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
         log_level=parsed("LOG_LEVEL", lambda n, v: parse_choice(n, v, _LOG_LEVELS), defaults.log_level),
         action_server_token=get("ACTION_SERVER_TOKEN"),
+        payment_url_template=_payment_url_template(get("PAYMENT_URL_TEMPLATE")),
     )
+
+
+def _payment_url_template(value: str | None) -> str | None:
+    """PAYMENT_URL_TEMPLATE: an http(s) URL with ``{account_no}`` in it, or unset."""
+    if value is None:
+        return None
+    url = parse_url("PAYMENT_URL_TEMPLATE", value)
+    if "{account_no}" not in url:
+        raise ConfigError(f"PAYMENT_URL_TEMPLATE: expected a URL containing {{account_no}}, got {value!r}")
+    return url
 
 
 @functools.lru_cache(maxsize=1)

@@ -90,6 +90,7 @@ def start_bot(
     database_url: str,
     env: Optional[Dict[str, str]] = None,
     action_endpoint_url: Optional[str] = None,
+    ready_timeout: float = 120,
 ) -> BotProcesses:
     """Start an action server (unless ``action_endpoint_url`` points elsewhere) and a Rasa server."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ def start_bot(
             cwd=ROOT, env=full_env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
         )
         procs.append(proc)
-        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, 120, log)
+        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, ready_timeout, log)
     except BaseException:
         BotProcesses("", "", full_env, logs, procs).stop()
         raise

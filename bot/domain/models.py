@@ -173,6 +173,10 @@ class Ticket(Base):
     address = Column(String(200), nullable=True)
     description = Column(Text, nullable=False, default="")
     callback_phone = Column(EncryptedText, nullable=True)
+    # the place could not be resolved in the chat: the dispatcher confirms it by phone
+    place_to_confirm = Column(Boolean, nullable=False, default=False, server_default=text("false"))
+    # filed before the customer gave a number to call back (hazards: safety first); cleared when given
+    callback_pending = Column(Boolean, nullable=False, default=False, server_default=text("false"))
     sla_deadline = Column(DateTime, nullable=True)
     expected_restore_at = Column(DateTime, nullable=True)
     # the inbound message that created it: a retried message finds its ticket instead of a new one
@@ -224,6 +228,8 @@ class TicketFollower(Base):
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
     contact_id = Column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the number this follower can be called back on, when the ticket's own number is not theirs
+    callback_phone = Column(EncryptedText, nullable=True)
 
 
 class TicketCounter(Base):

@@ -107,6 +107,31 @@ class BindingRules:
 
 
 @dataclass(frozen=True)
+class ServicePoint:
+    """A 供电所 / 营业厅 customers can call or visit (``service_contacts`` in service_rules.yml)."""
+
+    name: str
+    phone: str
+    address: str
+    hours: str
+
+
+@dataclass(frozen=True)
+class ServiceContacts:
+    """The service hotline and, per township, the 供电所 that serves it (``county`` for the rest)."""
+
+    hotline: str
+    county: ServicePoint
+    by_township: Mapping[str, ServicePoint]
+
+    def for_township(self, township: str | None) -> ServicePoint:
+        return self.by_township.get(township or "", self.county)
+
+
+_DEFAULT_CONTACTS = ServiceContacts("95598", ServicePoint("涞源县供电公司营业厅", "95598", "涞源县城关镇", "工作日"), {})
+
+
+@dataclass(frozen=True)
 class Rules:
     tariffs: Tariffs
     late_fee: LateFee
@@ -116,6 +141,20 @@ class Rules:
     calendar: WorkingCalendar
     binding: BindingRules
     duplicate_window_hours: int
+    # report forms: failed answers to "where?" before the ticket is filed with the place to confirm by phone
+    place_tries: int = 2
+    contacts: ServiceContacts = _DEFAULT_CONTACTS
+
+
+def _service_point(raw: Mapping[str, Any]) -> ServicePoint:
+    return ServicePoint(str(raw["name"]), str(raw["phone"]), str(raw["address"]), str(raw["hours"]))
+
+
+def _contacts(raw: Mapping[str, Any] | None) -> ServiceContacts:
+    if not raw:
+        return _DEFAULT_CONTACTS
+    return ServiceContacts(str(raw["hotline"]), _service_point(raw["county"]),
+                           {t: _service_point(p) for t, p in (raw.get("townships") or {}).items()})
 
 
 def _d(value: Any) -> Decimal:
@@ -182,6 +221,8 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
                                  _dates(raw.get("calendar", {}).get("working_weekends"), "working_weekends")),
         binding=BindingRules(**{k: int(v) for k, v in raw["binding"].items()}),
         duplicate_window_hours=int(raw["duplicates"]["same_customer_hours"]),
+        place_tries=int((raw.get("reports") or {}).get("place_tries", 2)),
+        contacts=_contacts(raw.get("service_contacts")),
     )
 
 
@@ -243,4 +284,5 @@ def template_values(rules: Rules | None = None) -> Dict[str, str]:
     values["days_meter"] = str(rules.sla.meter_calibration_working_days)
     values["days_complaint_contact"] = str(rules.sla.complaint_contact_working_days)
     values["days_complaint_reply"] = str(rules.sla.complaint_reply_working_days)
+    values["hotline"] = rules.contacts.hotline
     return values

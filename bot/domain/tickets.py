@@ -117,8 +117,13 @@ def create(
     actor: str | None = None,
     now: datetime | None = None,
     rules: Rules | None = None,
+    place_to_confirm: bool = False,
+    callback_pending: bool = False,
 ) -> Ticket:
-    """Open a ticket with its SLA deadline and first history entry (idempotent on ``source_key``)."""
+    """Open a ticket with its SLA deadline and first history entry (idempotent on ``source_key``).
+
+    ``place_to_confirm``: the place could not be resolved in the chat (the dispatcher calls to confirm
+    it); ``callback_pending``: filed before the customer gave a number to call back (hazards)."""
     if ticket_type not in TICKET_TYPES:
         raise ValueError(f"unknown ticket type {ticket_type!r}")
     existing = by_source(s, source_key)
@@ -144,6 +149,8 @@ def create(
         address=(address or (account.address if account else None) or "")[:200] or None,
         description=description[:2000],
         callback_phone=callback_phone,
+        place_to_confirm=place_to_confirm,
+        callback_pending=callback_pending,
         sla_deadline=sla_deadline(ticket_type, area_type, subtype, now, rules),
         expected_restore_at=(
             now + timedelta(hours=rules.sla.repair_restore_hours[area_type or "rural"])
@@ -184,7 +191,7 @@ class OutageReport:
 
     ``outcome``: ``planned`` (a planned outage covers the place: no ticket), ``same_customer`` (their
     own open ticket from the last 24 h), ``area`` (attached to an open ticket for the same village),
-    ``created``.
+    ``created``, ``needs_callback`` (a new ticket is due but no number to call back was given: nothing filed).
     """
 
     outcome: str
@@ -224,6 +231,13 @@ def _recent_open_of_contact(
     return s.scalar(q)
 
 
+def own_recent_repair(s: Session, contact: Contact, now: datetime | None = None, rules: Rules | None = None
+                      ) -> Ticket | None:
+    """The customer's own open repair ticket from within the duplicate window (service_rules.yml
+    ``duplicates``), newest first; None when there is none."""
+    return _recent_open_of_contact(s, contact, "repair", now or utcnow(), rules or get_rules())
+
+
 def follow(s: Session, ticket: Ticket, contact: Contact, now: datetime | None = None) -> None:
     """Attach a customer to a ticket (they will hear about it like its opener)."""
     if ticket.contact_id == contact.id:
@@ -250,8 +264,15 @@ def report_outage(
     source_key: str | None = None,
     now: datetime | None = None,
     rules: Rules | None = None,
+    callback_phone: str | None = None,
+    place_to_confirm: bool = False,
+    require_callback: bool = False,
 ) -> OutageReport:
-    """An outage report: planned outage → tell; known fault → attach; else open a repair ticket."""
+    """An outage report: planned outage → tell; known fault → attach; else open a repair ticket.
+
+    The customer's own open repair ticket counts only for the same place (or when no place is known):
+    an outage at another address is a new report. With ``require_callback`` no repair ticket is opened
+    without ``callback_phone`` (outcome ``needs_callback``)."""
     now = now or utcnow()
     rules = rules or get_rules()
     replay = by_source(s, source_key)
@@ -263,7 +284,8 @@ def report_outage(
     if planned is not None:
         return OutageReport("planned", planned=planned)
     own = _recent_open_of_contact(s, contact, "repair", now, rules)
-    if own is not None:
+    if own is not None and (not place.known or (own.township, own.village) == (place.township, place.village)
+                            or (own.township == place.township and not place.village)):
         return OutageReport("same_customer", own)
     if place.village:
         area_ticket = s.scalar(
@@ -280,9 +302,11 @@ def report_outage(
         if area_ticket is not None:
             follow(s, area_ticket, contact, now)
             return OutageReport("area", area_ticket)
+    if require_callback and not callback_phone:
+        return OutageReport("needs_callback")
     ticket = create(
         s, "repair", channel, description, contact=contact, account=account, place=place, address=address,
-        source_key=source_key, now=now, rules=rules,
+        source_key=source_key, now=now, rules=rules, callback_phone=callback_phone, place_to_confirm=place_to_confirm,
     )
     return OutageReport("created", ticket)
 
@@ -298,8 +322,14 @@ def report_hazard(
     source_key: str | None = None,
     now: datetime | None = None,
     rules: Rules | None = None,
+    account: Account | None = None,
+    callback_phone: str | None = None,
+    place_to_confirm: bool = False,
 ) -> Ticket:
-    """An urgent hazard ticket; the same customer's open hazard ticket at the same place within the window is reused."""
+    """An urgent hazard ticket; the same customer's open hazard ticket at the same place within the window is reused.
+
+    Filed at once (safety first): without ``callback_phone`` it is flagged ``callback_pending`` until
+    :func:`set_callback_phone` gives it one."""
     now = now or utcnow()
     rules = rules or get_rules()
     replay = by_source(s, source_key)
@@ -311,8 +341,38 @@ def report_hazard(
         return own
     return create(
         s, "hazard", channel, description, contact=contact, place=place, address=address, subtype=subtype,
-        priority="urgent", source_key=source_key, now=now, rules=rules,
+        priority="urgent", source_key=source_key, now=now, rules=rules, account=account, callback_phone=callback_phone,
+        place_to_confirm=place_to_confirm, callback_pending=not callback_phone,
     )
+
+
+def callback_known(s: Session, ticket: Ticket, contact: Contact) -> bool:
+    """Do we have a number to call this customer back about this ticket (theirs, or as a follower)?"""
+    if ticket.contact_id == contact.id:
+        return bool(ticket.callback_phone)
+    row = s.scalar(
+        select(TicketFollower).where(TicketFollower.ticket_id == ticket.id, TicketFollower.contact_id == contact.id)
+    )
+    return bool(row is not None and row.callback_phone)
+
+
+def set_callback_phone(s: Session, ticket: Ticket, contact: Contact, phone: str, actor: str,
+                       now: datetime | None = None) -> None:
+    """Record the number (normalised 11-digit mobile) to call ``contact`` back on about ``ticket``: the
+    ticket's own number for its opener (clearing ``callback_pending``), the follower's otherwise."""
+    now = now or utcnow()
+    if ticket.contact_id == contact.id:
+        ticket.callback_phone = phone
+        ticket.callback_pending = False
+        ticket.updated_at = now
+    else:
+        follow(s, ticket, contact, now)
+        row = s.scalar(
+            select(TicketFollower).where(TicketFollower.ticket_id == ticket.id, TicketFollower.contact_id == contact.id)
+        )
+        if row is not None:
+            row.callback_phone = phone
+    audit.record(s, actor, "ticket.callback_phone", "ticket", ticket.ticket_no, now=now)
 
 
 def visible_to(s: Session, ticket: Ticket, contact: Contact) -> bool:
