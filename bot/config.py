@@ -54,7 +54,7 @@ class Settings:
     twilio_api_base_url: str = "https://api.twilio.com"
     sms_reply_budget_s: float = 10.0
 
-    tracker_store: str = "memory"  # memory | sql (Rasa conversation trackers)
+    tracker_store: str = "sql"  # sql | memory (Rasa conversation trackers)
     simulator_enabled: bool = False
     rest_channel_enabled: bool = False
     console_hours: str = "08:00-20:00"
@@ -110,7 +110,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_from_number=get("TWILIO_FROM_NUMBER"),
         twilio_api_base_url=(get("TWILIO_API_BASE_URL") or defaults.twilio_api_base_url).rstrip("/"),
         sms_reply_budget_s=float(get("SMS_REPLY_BUDGET_S") or defaults.sms_reply_budget_s),
-        tracker_store=(get("TRACKER_STORE") or ("memory" if database_url.startswith("sqlite") else "sql")).lower(),
+        tracker_store=(get("TRACKER_STORE") or defaults.tracker_store).lower(),  # sql also on SQLite: survives restarts
         simulator_enabled=_flag(get("SIMULATOR_ENABLED"), False),
         rest_channel_enabled=_flag(get("REST_CHANNEL_ENABLED"), False),
         console_hours=get("CONSOLE_HOURS") or defaults.console_hours,

@@ -70,6 +70,7 @@ SMS_MEDIA_PLACEHOLDER = "[彩信]"  # how a picture-only SMS appears in the tran
 # the transcript agents read)
 WECHAT_EMPTY_TEXT = "请用文字告诉我您的问题，比如“查电费”“家里停电了”。"
 WECHAT_MENU_UNAVAILABLE = "抱歉，这个菜单暂时不可用。请直接用文字告诉我您的问题，比如“查电费”“家里停电了”。"
+WECHAT_LOCATION_UNUSABLE = "抱歉，没能读出您发送的位置。请直接用文字告诉我地址，比如“城关镇东关村12号”。"
 WECHAT_BOT_ERROR = "抱歉，系统暂时有点忙，请稍后再试。紧急情况请拨打95598供电服务热线。"
 WECHAT_LABELS = {
     "voice": "[语音] {text}",
@@ -81,3 +82,6 @@ WECHAT_LABELS = {
     "click": "[菜单] {name}",
     "unsupported": "[暂不支持的消息：{kind}]",
 }
+
+# --- a turn the bot could not complete (a part of the system failed): the message waits for an agent
+BOT_FAILURE_KEPT = "抱歉，系统暂时出现故障，您的消息已记录并转交人工客服，我们会尽快回复您。紧急情况请拨打95598供电服务热线。"

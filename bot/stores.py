@@ -1,8 +1,9 @@
 """Rasa tracker and lock stores chosen by our configuration, so one endpoints.yml serves the
 embedded demo and production.
 
-* Tracker store: ``TRACKER_STORE=sql`` keeps conversations in the ``DATABASE_URL`` database (the
-  default when it is not SQLite); ``memory`` keeps them in the Rasa process (embedded default).
+* Tracker store: ``TRACKER_STORE=sql`` (the default) keeps conversations in the ``DATABASE_URL`` database —
+  the SQLite file of the embedded demo too, so a restart keeps every open form; ``memory`` keeps them in
+  the Rasa process (lost on restart).
 * Lock store: Redis at ``REDIS_URL`` when set (several Rasa servers behind a load balancer),
   otherwise in-process.
 

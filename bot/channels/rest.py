@@ -15,6 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
+from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.config import get_settings
 
 
@@ -47,7 +48,10 @@ class RestInput(InputChannel):
                 return response.json([])
             collector = RecordingCollector()
             await record_inbound(sender_id, "rest", text)
-            await on_new_message(UserMessage(text, collector, sender_id, input_channel="rest"))
+            outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel="rest"))
+            if outcome.failed:
+                for apology in await keep_for_agent(request.app.ctx.agent, sender_id, "rest"):
+                    await collector.send_text_message(sender_id, apology)
             await record_outbound(sender_id, "rest", collector.texts())
             return response.json(collector.messages)
 

@@ -48,6 +48,7 @@ from bot.channels.common import (
     record_inbound,
     record_outbound,
 )
+from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.channels.sms_state import Choice, SmsState
 from bot.config import Settings, get_settings
 from bot.db import session_scope
@@ -201,6 +202,7 @@ class SmsInput(InputChannel):
         self._settings = settings
         self._state = state
         self._tasks: Set[asyncio.Task] = set()  # late replies still running (kept referenced)
+        self._agent: Any = None  # the Rasa agent serving this channel (seen on the first request)
 
     @property
     def settings(self) -> Settings:
@@ -245,6 +247,7 @@ class SmsInput(InputChannel):
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         started = asyncio.get_running_loop().time()
+        self._agent = getattr(request.app.ctx, "agent", None)
         params = form_params(request.body)
         if not self._authentic(request, params):
             return response.text("invalid signature", status=403)
@@ -314,7 +317,11 @@ class SmsInput(InputChannel):
                     message_sid: str) -> str:
         """One bot turn; returns the reply as one SMS body (texts joined by line breaks)."""
         collector = RecordingCollector()
-        await on_new_message(UserMessage(text, collector, sender_id, input_channel=CHANNEL, message_id=message_sid))
+        outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel=CHANNEL,
+                                                                 message_id=message_sid))
+        if outcome.failed:  # never silence: an apology, and the message waits in the console queue
+            for apology in await keep_for_agent(self._agent, sender_id, CHANNEL):
+                await collector.send_text_message(sender_id, apology)
         reply = "\n".join(collector.texts())
         await self.state.set_choices(sender_id, choices_of(collector.messages), reply)
         if reply:

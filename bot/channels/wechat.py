@@ -37,6 +37,7 @@ from sanic.response import HTTPResponse
 from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.dedup import SeenStore
+from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.channels.wechat_menu import current_menu
 from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
@@ -136,6 +137,7 @@ class WeChatInput(InputChannel):
         self._background: Set[asyncio.Task[Any]] = set()
         self._gate: Optional[TurnGate] = None
         self._lag = LoopLag()
+        self._agent: Any = None  # the Rasa agent serving this channel (seen on the first request)
 
     def _pacing(self) -> TurnGate:
         if self._gate is None:
@@ -165,6 +167,7 @@ class WeChatInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             started = time.monotonic()
             settings = get_settings()
+            self._agent = getattr(request.app.ctx, "agent", None)
             try:
                 keys = wechat_keys(settings)
                 envelope = open_envelope(keys, _args(request), request.body or b"")
@@ -284,9 +287,11 @@ class WeChatInput(InputChannel):
         collector = RecordingCollector()
         async with self._pacing().slot():
             turn.started = True
-            await on_new_message(UserMessage(
+            outcome = await watched_turn(on_new_message, UserMessage(
                 inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
                 message_id=inbound.message_id, metadata=inbound.metadata))
+        if outcome.failed:  # never silence: an apology now, the message waits in the console queue
+            return collector.texts() + await keep_for_agent(self._agent, inbound.sender_id, "wechat")
         return collector.texts()
 
     def _deliver(self, turn: Turn, chunks: List[str]) -> None:

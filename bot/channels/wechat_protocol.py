@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -263,6 +264,14 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
         except (TypeError, ValueError) as exc:
             raise BadRequest("location without coordinates") from exc
         label = customer_text(message.label or "")[:200]
+        if not (math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90
+                and abs(longitude) <= 180):
+            # no place on earth: never let it reach a form (as a ticket's address) or the tracker (NaN)
+            if not label:
+                return Inbound(**base, channel_reply=messages.WECHAT_LOCATION_UNUSABLE,
+                               transcript_text=_label("location", label="?"), metadata=meta)
+            return Inbound(**base, rasa_text=internal_message("share_location", {"address": label}),
+                           transcript_text=_label("location", label=label), metadata=meta)
         meta["location"] = {"latitude": latitude, "longitude": longitude, "scale": message.scale or "",
                             "label": label}
         address = label or f"{latitude:.6f},{longitude:.6f}"

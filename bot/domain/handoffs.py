@@ -17,7 +17,7 @@ from bot.clock import to_local, utcnow
 from bot.domain import audit
 from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
 
-REASONS = ("asked", "misunderstood", "complaint")
+REASONS = ("asked", "misunderstood", "complaint", "bot_failure")  # bot_failure: a turn the bot could not complete
 OPEN = ("waiting", "active")
 
 

@@ -156,6 +156,19 @@ def test_location_gives_an_address_and_coordinates():
     assert "39.100000,114.200000" in unlabelled.rasa_text
 
 
+@pytest.mark.parametrize("x, y", [("nan", "nan"), ("inf", "114.69"), ("39.35", "-inf"), ("999", "114.69"),
+                                  ("39.35", "181")])
+def test_a_location_off_the_earth_asks_for_a_typed_address_and_never_reaches_the_bot(x, y):
+    inbound = parse_inbound(CLIENT.xml(new_openid(), "location", Location_X=x, Location_Y=y, Scale="15", Label="",
+                                       MsgId=16), MENU)
+    assert inbound.rasa_text is None and inbound.channel_reply == messages.WECHAT_LOCATION_UNUSABLE
+    assert "location" not in inbound.metadata
+    labelled = parse_inbound(CLIENT.xml(new_openid(), "location", Location_X=x, Location_Y=y, Scale="15",
+                                        Label="涞源县城关镇东关村", MsgId=17), MENU)
+    assert labelled.rasa_text == '/share_location{"address": "涞源县城关镇东关村"}'
+    assert "location" not in labelled.metadata
+
+
 def test_image_names_the_picture():
     inbound = parse_inbound(CLIENT.xml(new_openid(), "image", PicUrl="http://mmbiz.example/pic.jpg",
                                        MediaId="media-1", MsgId=15), MENU)
