@@ -27,6 +27,27 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]``; ValueError naming the variable otherwise."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip().lower() or default
+    if raw not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Effective configuration of one process."""
@@ -64,6 +85,12 @@ class Settings:
     console_login_ip_limit: int = 20
     console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
+    # scale-out and fault survival (README, "Configuration"; deploy/README.md)
+    conversation_lock_lifetime_s: float = 10.0
+    dedup_pending_ttl_s: float = 8.0
+    event_broker_url: str | None = None
+    event_broker_queue: str = "powerbot_events"
+    log_format: str = "text"  # text | json
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,6 +147,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         console_login_ip_limit=int(get("CONSOLE_LOGIN_IP_LIMIT") or defaults.console_login_ip_limit),
         console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
         log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+        conversation_lock_lifetime_s=_positive(env, "CONVERSATION_LOCK_LIFETIME_S",
+                                               defaults.conversation_lock_lifetime_s),
+        dedup_pending_ttl_s=_positive(env, "DEDUP_PENDING_TTL_S", defaults.dedup_pending_ttl_s),
+        event_broker_url=get("EVENT_BROKER_URL"),
+        event_broker_queue=get("EVENT_BROKER_QUEUE") or defaults.event_broker_queue,
+        log_format=_choice(env, "LOG_FORMAT", ("text", "json"), defaults.log_format),
     )
 
 

@@ -5,27 +5,38 @@ same MessageSid).
 The first request to :meth:`SeenStore.claim` a key wins. With ``REDIS_URL`` the claim is a Redis
 ``SET NX EX`` shared by every Rasa process behind the load balancer; without it, a dictionary in this
 process. Keys are hashed, so openids and phone-derived ids never appear in Redis.
+
+A server can die between taking a message on and answering it. So that WeChat's retries (within about
+15 s) are then answered by another server, :meth:`SeenStore.claim_pending` holds a claim only
+``pending_ttl_s`` (a few seconds) while the message is worked on — renewed by :meth:`SeenStore.hold`
+as long as the turn runs — and :meth:`SeenStore.settle` keeps it the full TTL once answered. A claim
+taken over from a dead server says so (``retaken``), so the new server can first look whether the
+dead one had already finished the turn (:mod:`bot.channels.resilience`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
 #: WeChat's retries come within about 15 s; remembering ten minutes is plenty and keeps Redis small.
 DEFAULT_TTL_S = 600
+#: The value of a claim whose message is still being worked on (any other value: answered).
+PENDING = "pending"
 
 
 class SeenStore:
     def __init__(self, redis_url: Optional[str] = None, ttl_s: int = DEFAULT_TTL_S,
-                 prefix: str = "powerbot:seen:") -> None:
+                 prefix: str = "powerbot:seen:", pending_ttl_s: float = 8.0) -> None:
         self.redis_url = redis_url
         self.ttl_s = ttl_s
+        self.pending_ttl_s = pending_ttl_s
         self.prefix = prefix
         self._local: OrderedDict[str, float] = OrderedDict()
         self._redis: Any = None
@@ -37,16 +48,17 @@ class SeenStore:
             self._redis = aioredis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
         return self._redis
 
-    def _claim_local(self, digest: str) -> bool:
+    def _claim_local(self, digest: str, ttl_s: Optional[float] = None) -> bool:
         now = time.monotonic()
         while self._local:
             oldest, expires = next(iter(self._local.items()))
             if expires > now:
                 break
             self._local.pop(oldest)
-        if digest in self._local:
+        if digest in self._local and self._local[digest] > now:
             return False
-        self._local[digest] = now + self.ttl_s
+        self._local.pop(digest, None)
+        self._local[digest] = now + (ttl_s or self.ttl_s)
         return True
 
     @staticmethod
@@ -69,6 +81,82 @@ class SeenStore:
             logger.warning("Redis unavailable for de-duplication (%s); using this process only",
                            type(exc).__name__)
             return self._claim_local(digest)
+
+    async def claim_pending(self, key: str) -> Tuple[bool, bool]:
+        """Claim ``key`` for ``pending_ttl_s``: (claimed, retaken) — ``retaken`` when an earlier claim
+        of it expired unanswered (the server holding it died)."""
+        digest = self._digest(key)
+        if not self.redis_url:
+            taken_once = ("once:" + digest) in self._local
+            claimed = self._claim_local(digest, self.pending_ttl_s)
+            if claimed:
+                self._claim_local("once:" + digest)
+            return claimed, claimed and taken_once
+        try:
+            client = self._client()
+            claimed = bool(await client.set(self.prefix + digest, PENDING, nx=True, px=int(self.pending_ttl_s * 1000)))
+            if not claimed:
+                return False, False
+            first = bool(await client.set(self.prefix + "once:" + digest, "1", nx=True, ex=self.ttl_s))
+            return True, not first
+        except Exception as exc:
+            logger.warning("Redis unavailable for de-duplication (%s); using this process only",
+                           type(exc).__name__)
+            return self._claim_local(digest, self.pending_ttl_s), False
+
+    async def wait_pending(self, key: str, until: float) -> Tuple[bool, bool]:
+        """A retry found ``key`` claimed: wait (until the event loop's time ``until``) while the claim is
+        pending. (claimed, retaken) — claimed when the claim expired unanswered and this call took it
+        over; (False, False) when it was answered or is still being worked on at ``until``."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.redis_url:
+                return False, False  # one process: the turn is in this process's hands
+            try:
+                value = await self._client().get(self.prefix + self._digest(key))
+            except Exception:
+                return False, False
+            if value is None:
+                claimed, retaken = await self.claim_pending(key)
+                if claimed:
+                    return True, retaken
+            elif value.decode() != PENDING or loop.time() >= until:
+                return False, False
+            await asyncio.sleep(min(0.1, max(0.0, until - loop.time())))
+
+    async def is_pending(self, key: str) -> bool:
+        """Is ``key`` claimed by a server that has not answered it yet (shared store only)?"""
+        if not self.redis_url:
+            return False
+        try:
+            value = await self._client().get(self.prefix + self._digest(key))
+        except Exception:
+            return False
+        return value is not None and value.decode() == PENDING
+
+    async def hold(self, key: str) -> None:
+        """Renew a pending claim of ``key`` until cancelled (run as a task beside the turn)."""
+        digest = self._digest(key)
+        while True:
+            await asyncio.sleep(self.pending_ttl_s / 3)
+            if not self.redis_url:
+                self._local[digest] = time.monotonic() + self.pending_ttl_s
+                continue
+            try:
+                await self._client().set(self.prefix + digest, PENDING, xx=True, px=int(self.pending_ttl_s * 1000))
+            except Exception as exc:
+                logger.warning("could not renew a de-duplication claim (%s)", type(exc).__name__)
+
+    async def settle(self, key: str) -> None:
+        """The message is answered: keep its claim the full TTL, so later retries are ignored."""
+        digest = self._digest(key)
+        if not self.redis_url:
+            self._local[digest] = time.monotonic() + self.ttl_s
+            return
+        try:
+            await self._client().set(self.prefix + digest, "1", ex=self.ttl_s)
+        except Exception as exc:
+            logger.warning("could not settle a de-duplication claim (%s)", type(exc).__name__)
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, List
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 
 from bot import messages
+from bot.channels.common import message_text
 from bot.console import tracker as console_tracker
 from bot.db import session_scope
 from bot.domain import contacts, handoffs
@@ -118,3 +119,27 @@ async def keep_for_agent(agent: Any, sender_id: str, channel: str) -> List[str]:
     except Exception:
         logger.exception("could not close the open form of %s after a failed turn", sender_id)
     return [messages.BOT_FAILURE_KEPT]
+
+
+async def answered_before(agent: Any, sender_id: str, message_id: str | None) -> List[str] | None:
+    """The bot's answer to ``message_id`` when the conversation's history already holds that turn (a
+    server finished it, then died before replying), else None — so a retry is never run twice.
+
+    Rasa saves a turn's events together at its end, so the history holds the whole turn or none of it."""
+    if agent is None or not message_id or not agent.is_ready():
+        return None
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    answer: List[str] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if answer is not None:
+                break
+            if event.message_id == message_id:
+                answer = []
+        elif answer is not None and isinstance(event, BotUttered):
+            text = message_text({"text": event.text, **(event.data or {})})
+            if text:
+                answer.append(text)
+    return answer

@@ -37,7 +37,7 @@ from sanic.response import HTTPResponse
 from bot import messages
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.dedup import SeenStore
-from bot.channels.resilience import keep_for_agent, watched_turn
+from bot.channels.resilience import answered_before, keep_for_agent, watched_turn
 from bot.channels.wechat_menu import current_menu
 from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
@@ -78,6 +78,10 @@ def wechat_keys(settings: Optional[Settings] = None) -> Keys:
 PENDING, PASSIVE, ASYNC = "pending", "passive", "async"
 
 
+class HeldElsewhere(Exception):
+    """A retry of a message another server claimed and has not answered yet."""
+
+
 class Turn:
     """One customer message being answered, and which of WeChat's requests for it carries the answer."""
 
@@ -89,6 +93,7 @@ class Turn:
         self.latest = 0  # the newest request waiting for this turn; only it may take the passive reply
         self.started = False  # Rasa is working on it (it got a slot of the turn gate)
         self.delivered = False
+        self.retaken = False  # a server that took it on earlier died before answering
 
 
 def _note_inbound(inbound: Inbound) -> None:
@@ -178,7 +183,13 @@ class WeChatInput(InputChannel):
             except BadRequest as exc:
                 logger.warning("WeChat request not understood: %s", exc)
                 return response.text("bad request", status=400)
-            turn = await self._turn_for(inbound, on_new_message)
+            # a retry of a message another server claimed waits at most half the budget for its claim to lapse
+            until = asyncio.get_running_loop().time() + settings.wechat_reply_budget_s / 2
+            try:
+                turn = await self._turn_for(inbound, on_new_message, until)
+            except HeldElsewhere as exc:
+                logger.info("WeChat retry of %s: another server is on it; asking WeChat to retry", exc)
+                return response.text("retry", status=503)
             if turn is None:
                 return response.text(SUCCESS)
             budget = settings.wechat_reply_budget_s
@@ -192,18 +203,29 @@ class WeChatInput(InputChannel):
 
     # --- turns ----------------------------------------------------------------------------------------
 
-    async def _turn_for(self, inbound: Inbound,
-                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Turn]:
-        """The turn answering this message: a new one, the one a retry joins, or None (already answered)."""
+    async def _turn_for(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                        until: float = 0.0) -> Optional[Turn]:
+        """The turn answering this message: a new one, the one a retry joins, or None (already answered).
+        A message another server claimed is waited for until ``until`` (event-loop time) in case it died."""
         turn = self._turns.get(inbound.dedup_key)
         if turn is not None:
             return turn
         if self._seen is None:
-            self._seen = SeenStore(get_settings().redis_url, prefix="powerbot:wechat:seen:")
-        if not await self._seen.claim(inbound.dedup_key):
+            settings = get_settings()
+            self._seen = SeenStore(settings.redis_url, prefix="powerbot:wechat:seen:",
+                                   pending_ttl_s=settings.dedup_pending_ttl_s)
+        claimed, retaken = await self._seen.claim_pending(inbound.dedup_key)
+        if not claimed:  # another server has it: wait a little in case it died and its claim lapses
+            claimed, retaken = await self._seen.wait_pending(inbound.dedup_key, until)
+            if not claimed and await self._seen.is_pending(inbound.dedup_key):
+                # still being worked on elsewhere — or that server died: never "success" (which would end
+                # WeChat's retries), so a later retry can take the message over
+                raise HeldElsewhere(inbound.message_id or inbound.dedup_key)
+        if not claimed:
             logger.info("WeChat retry of %s ignored: already taken on", inbound.message_id)
             return None
         turn = Turn(inbound)
+        turn.retaken = retaken
         self._turns[inbound.dedup_key] = turn
         self._spawn(self._run(turn, on_new_message))
         return turn
@@ -255,14 +277,18 @@ class WeChatInput(InputChannel):
     async def _run(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         inbound = turn.inbound
         texts: List[str] = []
+        assert self._seen is not None
+        holding = asyncio.ensure_future(self._seen.hold(inbound.dedup_key))  # our claim lives while we work
         try:
             texts = await self._work(inbound, turn, on_new_message)
         except Exception:
             logger.exception("the bot failed on WeChat message %s", inbound.message_id)
             texts = [messages.WECHAT_BOT_ERROR]
         finally:
+            holding.cancel()
             turn.chunks = combine(texts)
             turn.done.set()  # whatever happened, nobody waits for this turn beyond this point
+        await self._seen.settle(inbound.dedup_key)
         if turn.state == ASYNC:
             self._deliver(turn, turn.chunks)
         self._settle(turn)
@@ -284,6 +310,11 @@ class WeChatInput(InputChannel):
                 logger.exception("could not record the WeChat message of %s", inbound.sender_id)
         if inbound.rasa_text is None:
             return [inbound.channel_reply] if inbound.channel_reply else []
+        if turn.retaken:  # the server that took it on died: did it finish the turn before?
+            answered = await answered_before(self._agent, inbound.sender_id, inbound.message_id)
+            if answered is not None:
+                logger.info("WeChat retry of %s: answered from the conversation's history", inbound.message_id)
+                return answered
         collector = RecordingCollector()
         async with self._pacing().slot():
             turn.started = True
