@@ -1,9 +1,10 @@
-"""Operational endpoints for load balancers: ``GET /health`` (the process is up) and ``GET /ready``
-(model loaded, database reachable, Redis reachable when configured)."""
+"""Operational endpoints: ``GET /health`` (the process is up) and ``GET /ready`` (model loaded, database
+reachable, Redis reachable when configured) for load balancers, and ``GET /metrics`` (Prometheus, see
+:mod:`bot.metrics`) for monitoring."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -11,9 +12,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import text
 
+from bot import logs, metrics
 from bot.channels.common import in_thread
 from bot.config import get_settings
-from bot.db import get_engine
+from bot.db import get_engine, session_scope
+from bot.domain import handoffs
 
 
 def _database_ok() -> bool:
@@ -32,6 +35,11 @@ def _redis_ok(url: str) -> bool:
         client.close()
 
 
+def _handoff_counts() -> List[Tuple[str, str, int]]:
+    with session_scope() as s:
+        return handoffs.counts(s)
+
+
 class OpsInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -46,6 +54,14 @@ class OpsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("powerbot_ops", __name__)
+
+        metrics.register_handoff_counts(_handoff_counts)
+        logs.install_json_logs(get_settings().log_format)  # Rasa has configured its logging by now
+
+        @bp.route("/metrics", methods=["GET"])
+        async def prometheus(request: Request) -> HTTPResponse:
+            body, content_type = await in_thread(metrics.exposition)
+            return response.raw(body, content_type=content_type)
 
         @bp.route("/health", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, List
 
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 
-from bot import messages
+from bot import messages, metrics
 from bot.channels.common import message_text
 from bot.console import tracker as console_tracker
 from bot.db import session_scope
@@ -86,6 +87,9 @@ async def watched_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], 
     bucket: List[str] = []
     token = _failures.set(bucket)
     outcome = TurnOutcome(failures=bucket)
+    channel = message.input_channel or "unknown"
+    metrics.MESSAGES.labels(channel).inc()
+    started = time.monotonic()
     try:
         await on_new_message(message)
     except Exception as exc:
@@ -93,6 +97,9 @@ async def watched_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], 
         outcome.error = exc
     finally:
         _failures.reset(token)
+        metrics.TURN_SECONDS.labels(channel).observe(time.monotonic() - started)
+    if outcome.failed:
+        metrics.TURN_FAILURES.labels(channel).inc()
     return outcome
 
 

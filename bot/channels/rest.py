@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import logs
 from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
 from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.config import get_settings
@@ -47,8 +48,11 @@ class RestInput(InputChannel):
             if not text:
                 return response.json([])
             collector = RecordingCollector()
+            request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+            logs.bind(request_id, sender_id)
             await record_inbound(sender_id, "rest", text)
-            outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel="rest"))
+            outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel="rest",
+                                                                     metadata={logs.METADATA_KEY: request_id}))
             if outcome.failed:
                 for apology in await keep_for_agent(request.app.ctx.agent, sender_id, "rest"):
                     await collector.send_text_message(sender_id, apology)

@@ -34,7 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import messages
+from bot import logs, messages, metrics
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.dedup import SeenStore
 from bot.channels.resilience import answered_before, keep_for_agent, watched_turn
@@ -183,6 +183,9 @@ class WeChatInput(InputChannel):
             except BadRequest as exc:
                 logger.warning("WeChat request not understood: %s", exc)
                 return response.text("bad request", status=400)
+            request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+            inbound.metadata[logs.METADATA_KEY] = request_id  # travels in the tracker to the action server
+            logs.bind(request_id, inbound.sender_id)
             # a retry of a message another server claimed waits at most half the budget for its claim to lapse
             until = asyncio.get_running_loop().time() + settings.wechat_reply_budget_s / 2
             try:
@@ -257,6 +260,8 @@ class WeChatInput(InputChannel):
             self._go_async(turn)
             return None
         turn.state = PASSIVE
+        if turn.chunks:
+            metrics.OUTBOUND.labels("wechat", "passive").inc()
         self._settle(turn)
         if len(turn.chunks) > 1:
             self._deliver(turn, turn.chunks[1:])

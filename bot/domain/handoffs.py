@@ -179,3 +179,9 @@ def rate(s: Session, handoff: Handoff, score: int, now: datetime | None = None) 
     s.add(rating)
     s.flush()
     return rating
+
+
+def counts(s: Session) -> List[Tuple[str, str, int]]:
+    """Hand-overs in the database as (reason, status, number) — for the operators' metrics."""
+    rows = s.execute(select(Handoff.reason, Handoff.status, func.count()).group_by(Handoff.reason, Handoff.status))
+    return [(reason, status, int(n)) for reason, status, n in rows]
