@@ -26,7 +26,7 @@ from bot.domain import handoffs
 from bot.domain.models import Contact, Handoff, Ticket
 from tests.conftest import _TMP
 from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid
-from tests.harness import BotProcesses, free_port, start_bot
+from tests.harness import BotProcesses, start_bot
 from tests.integration.records import seed
 
 pytestmark = pytest.mark.rasa
@@ -56,39 +56,62 @@ def said(answer: List[Dict[str, Any]]) -> str:
     return "\n".join(m.get("text", "") for m in answer)
 
 
-# --- the action server refusing connections -------------------------------------------------------
+# --- one bot of its own: restarted in the middle of a form, then its action server killed ----------
 
 @pytest.fixture(scope="module")
-def bot_without_actions(sqlite_template, fake_wechat_api, fake_twilio_api, tmp_path_factory) -> Iterator[Any]:
-    """A Rasa server whose action server is down: nothing listens at its ACTION_ENDPOINT_URL."""
-    records = _own_records("noactions", sqlite_template)
-    processes = start_bot(Path(tmp_path_factory.mktemp("noactions")), records,
-                          {**fake_wechat_api.bot_env(), **fake_twilio_api.bot_env()},
-                          action_endpoint_url=f"http://127.0.0.1:{free_port()}/webhook")
-    yield processes, records
-    processes.stop()
+def own_bot(sqlite_template, fake_wechat_api, fake_twilio_api, tmp_path_factory) -> Iterator[Dict[str, Any]]:
+    """A bot on its own records (the embedded defaults: no TRACKER_STORE set); tests may restart parts."""
+    records = _own_records("faults", sqlite_template)
+    env = {**fake_wechat_api.bot_env(), **fake_twilio_api.bot_env()}
+    workdir = Path(tmp_path_factory.mktemp("faults"))
+    state: Dict[str, Any] = {"records": records, "env": env, "workdir": workdir,
+                             "bots": [start_bot(workdir / "first", records, env)]}
+    yield state
+    for processes in reversed(state["bots"]):
+        processes.stop()
 
 
-def test_action_server_down_the_customer_gets_an_apology_in_time_and_the_message_waits_for_an_agent(
-        bot_without_actions, fake_wechat_api):
-    bot, records = bot_without_actions
+def test_a_restarted_rasa_server_continues_the_open_form(own_bot):
+    first = own_bot["bots"][0]
+    sender = f"restart-{uuid.uuid4().hex[:8]}"
+    asked = said(rest(first, sender, "家里停电了"))
+    assert "地址" in asked, asked
+    rasa_server = first.procs[-1]
+    rasa_server.terminate()
+    rasa_server.wait(timeout=30)
+    second = start_bot(own_bot["workdir"] / "second", own_bot["records"], own_bot["env"],
+                       action_endpoint_url=first.actions_url)
+    own_bot["bots"].append(second)
+    answer = said(rest(second, sender, "城关镇西关村5号"))
+    with session_scope(own_bot["records"]) as s:
+        ticket = s.scalar(select(Ticket).join(Contact, Ticket.contact_id == Contact.id)
+                          .where(Contact.sender_id == f"rest:{sender}"))
+    assert ticket is not None and ticket.address == "城关镇西关村5号", answer
+    assert ticket.ticket_no in answer
+
+
+def test_action_server_killed_the_customer_gets_an_apology_in_time_and_the_message_waits_for_an_agent(own_bot):
+    bot = own_bot["bots"][-1]
+    actions = own_bot["bots"][0].procs[0]  # the action server (the Rasa servers use it)
+    actions.kill()  # kill -9
+    actions.wait(timeout=30)
     wechat = WeChatClient(bot.url + "/webhooks/wechat/webhook")
     openid = new_openid()
     reply = wechat.post(wechat.text(openid, "我家停电了"))
     assert reply.status == 200 and not reply.is_success, "never an empty success"
     assert APOLOGY_MARK in (reply.text or "")
     assert reply.seconds < 5.0, "within WeChat's 5-second deadline"
-    with session_scope(records) as s:
+    with session_scope(own_bot["records"]) as s:
         waiting = handoffs.open_for(s, f"wechat:{openid}")
         assert waiting is not None and waiting.reason == "bot_failure" and waiting.status == "waiting"
-        assert waiting in handoffs.queue(s), "visible in the console queue"
+        assert waiting.id in [h.id for h in handoffs.queue(s)], "visible in the console queue"
 
 
-def test_action_server_down_over_rest_the_apology_is_the_answer(bot_without_actions):
-    bot, records = bot_without_actions
+def test_action_server_down_over_rest_the_apology_is_the_answer(own_bot):
+    bot = own_bot["bots"][-1]
     sender = f"fault-{uuid.uuid4().hex[:8]}"
-    assert APOLOGY_MARK in said(rest(bot, sender, "查一下电费"))
-    with session_scope(records) as s:
+    assert APOLOGY_MARK in said(rest(bot, sender, "家里停电了"))
+    with session_scope(own_bot["records"]) as s:
         assert s.scalar(select(Handoff).where(Handoff.sender_id == f"rest:{sender}")).reason == "bot_failure"
 
 
@@ -109,31 +132,3 @@ def test_a_malformed_location_leaves_the_form_working(bot, records_db, x, y):
     with session_scope(records_db) as s:
         addresses = list(s.scalars(select(Ticket.address).where(Ticket.address.is_not(None))))
     assert not [a for a in addresses if "nan" in a or "inf" in a or a.startswith("999")]
-
-
-# --- a restart keeps the open form -----------------------------------------------------------------
-
-def test_a_restarted_rasa_server_continues_the_open_form(sqlite_template, fake_wechat_api, fake_twilio_api,
-                                                         tmp_path):
-    records = _own_records("restart", sqlite_template)
-    env = {**fake_wechat_api.bot_env(), **fake_twilio_api.bot_env()}  # no TRACKER_STORE: the embedded default
-    first = start_bot(tmp_path / "first", records, env)
-    sender = f"restart-{uuid.uuid4().hex[:8]}"
-    try:
-        asked = said(rest(first, sender, "家里停电了"))
-        assert "地址" in asked, asked
-        rasa_server = first.procs[-1]
-        rasa_server.terminate()
-        rasa_server.wait(timeout=30)
-        second = start_bot(tmp_path / "second", records, env, action_endpoint_url=first.actions_url)
-        try:
-            answer = said(rest(second, sender, "城关镇西关村5号"))
-        finally:
-            second.stop()
-    finally:
-        first.stop()
-    with session_scope(records) as s:
-        ticket = s.scalar(select(Ticket).join(Contact, Ticket.contact_id == Contact.id)
-                          .where(Contact.sender_id == f"rest:{sender}"))
-    assert ticket is not None and ticket.address == "城关镇西关村5号", answer
-    assert ticket.ticket_no in answer
