@@ -24,7 +24,15 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable, List, Tuple
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -73,6 +81,12 @@ def register_handoff_counts(count: Callable[[], Iterable[Tuple[str, str, int]]])
     collector = HandoffCollector(count)
     REGISTRY.register(collector)
     _registered.append(collector)
+
+
+def serve(port: int) -> None:
+    """Serve this process's /metrics on ``port`` from a background thread — for processes without a
+    web server of their own (the job-queue worker)."""
+    start_http_server(port)
 
 
 def exposition() -> Tuple[bytes, str]:

@@ -63,7 +63,7 @@ def topology(pg_template, fake_wechat_api, fake_twilio_api, queue_name, tmp_path
            "EVENT_BROKER_QUEUE": queue_name, "WECHAT_TOKEN": TEST_WECHAT_TOKEN, "CONSOLE_HOURS": "00:00-00:00",
            "POWERBOT_VAR_DIR": str(tmp_path_factory.mktemp("scale-var")),
            "DEDUP_PENDING_TTL_S": "4", "CONVERSATION_LOCK_LIFETIME_S": "8"}
-    running = start_topology(Path(tmp_path_factory.mktemp("scale")), env, current_model(), 2, 2)
+    running = start_topology(Path(tmp_path_factory.mktemp("scale")), env, current_model(), 2, 2, start_timeout_s=900)
     yield running, url
     running.stop()
     dispose_engines()
@@ -72,8 +72,8 @@ def topology(pg_template, fake_wechat_api, fake_twilio_api, queue_name, tmp_path
 
 def _send_like_wechat(client: WeChatClient, openid: str, content: str, msg_id: int) -> int:
     """Post one message; a failed request (the server died, 5xx) is retried with the same MsgId, as
-    WeChat does, at most 4 times. Returns the number of attempts it took."""
-    for attempt in range(1, 6):
+    WeChat does (bounded). Returns the number of attempts it took."""
+    for attempt in range(1, 9):
         try:
             reply = client.post_raw(*client.signed(client.text(openid, content, msg_id)), timeout=10)
             if reply.status == 200:
