@@ -12,7 +12,7 @@ from typing import Any, Dict
 import pluggy
 from sanic import Sanic, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from bot import logs, metrics
 from bot.config import get_settings
@@ -47,7 +47,7 @@ async def _started(request: Request) -> None:
         metrics.NLU_FALLBACKS.inc()
 
 
-async def _finished(request: Request, _response: HTTPResponse) -> None:
+async def _finished(request: Request, _response: BaseHTTPResponse) -> None:
     started = getattr(request.ctx, "powerbot_started", None)
     if started is not None:
         metrics.ACTION_SECONDS.labels(request.ctx.powerbot_action).observe(time.monotonic() - started)
