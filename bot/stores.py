@@ -16,7 +16,11 @@ Rasa instantiates the class named in endpoints.yml; ``__new__`` hands back the r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import logging
+import time
 from asyncio import AbstractEventLoop
 from typing import Any, AsyncIterator, Optional
 from urllib.parse import urlsplit
@@ -26,8 +30,11 @@ from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore, TicketLock
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
 from redis.connection import parse_url
+from redis.exceptions import WatchError
 
 from bot.config import get_settings
+
+logger = logging.getLogger(__name__)
 
 
 class ConfiguredTrackerStore:
@@ -46,20 +53,70 @@ LOCK_POLL_S = 0.05
 
 
 class _Lifetime:
-    """Mixin: locks live ``CONVERSATION_LOCK_LIFETIME_S`` and are polled every ``LOCK_POLL_S``."""
+    """Mixin: a conversation's lock lives ``CONVERSATION_LOCK_LIFETIME_S`` — renewed every third of that
+    while its turn runs, so a slow turn keeps it and a dead server's lapses — and is polled every
+    ``LOCK_POLL_S``."""
 
     lock_lifetime_s: float = 10.0
+
+    def extend_ticket(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        """Push ticket ``number``'s expiry to now + ``lifetime_s`` (no-op when it is gone)."""
+        lock = self.get_lock(conversation_id)  # type: ignore[attr-defined]
+        if lock is None:
+            return
+        for ticket in lock.tickets:
+            if ticket.number == number:
+                ticket.expires = time.time() + lifetime_s
+                self.save_lock(lock)  # type: ignore[attr-defined]
+                return
+
+    async def _renew(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        while True:
+            await asyncio.sleep(lifetime_s / 3)
+            try:
+                await asyncio.to_thread(self.extend_ticket, conversation_id, number, lifetime_s)
+            except Exception as exc:
+                logger.warning("could not renew a conversation lock (%s)", type(exc).__name__)
 
     @contextlib.asynccontextmanager
     async def lock(self, conversation_id: str, lock_lifetime: Optional[float] = None,
                    wait_time_in_seconds: float = LOCK_POLL_S) -> AsyncIterator[TicketLock]:
-        async with super().lock(conversation_id, lock_lifetime or self.lock_lifetime_s,  # type: ignore[misc]
-                                wait_time_in_seconds) as ticket_lock:
-            yield ticket_lock
+        # Rasa's LockStore.lock, with the ticket renewed from issue to release: a ticket waiting behind a
+        # slow turn must not lapse either
+        lifetime_s = lock_lifetime or self.lock_lifetime_s
+        ticket = self.issue_ticket(conversation_id, lifetime_s)  # type: ignore[attr-defined]
+        renewing = asyncio.ensure_future(self._renew(conversation_id, ticket, lifetime_s))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)  # type: ignore[attr-defined]
+        finally:
+            renewing.cancel()
+            self.cleanup(conversation_id, ticket)  # type: ignore[attr-defined]
 
 
 class ShortLockRedisLockStore(_Lifetime, RedisLockStore):
-    """Rasa's Redis lock store with our lock lifetime."""
+    """Rasa's Redis lock store with our lock lifetime; a renewal never overwrites a ticket another
+    server issued meanwhile (optimistic transaction)."""
+
+    def extend_ticket(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        key = self.key_prefix + conversation_id
+        with self.red.pipeline() as pipe:
+            for _ in range(5):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return
+                    lock = TicketLock.from_dict(json.loads(raw))
+                    mine = [t for t in lock.tickets if t.number == number]
+                    if not mine:
+                        return
+                    mine[0].expires = time.time() + lifetime_s
+                    pipe.multi()
+                    pipe.set(key, lock.dumps())
+                    pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
 
 class ShortLockInMemoryLockStore(_Lifetime, InMemoryLockStore):
