@@ -85,6 +85,9 @@ def nginx_config(workdir: Path, lb_port: int, rasa_ports: List[int], actions_lb_
         f"  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n"
         f"  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n"
         "  client_max_body_size 2m;\n"
+        # keep bodies in memory: Rasa posts the domain and tracker (hundreds of KB) to the action servers,
+        # and nginx's workers may not be allowed to write temp files where the master was started
+        "  client_body_buffer_size 2m;\n  proxy_request_buffering off;\n  proxy_max_temp_file_size 0;\n"
         + upstream("rasa_servers", rasa_ports)
         + upstream("action_servers", actions_ports)
         + f"  server {{\n    listen 127.0.0.1:{lb_port};\n    location / {{\n      proxy_pass http://rasa_servers;\n"
