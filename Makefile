@@ -6,7 +6,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup train run test test-fast bench eval-nlu lint freeze clean
+.PHONY: setup train run test test-fast bench eval-nlu lint freeze clean tools scale-demo
 
 ## setup: create .venv (Python 3.10) and install pinned dependencies; fast when nothing changed
 setup:
@@ -38,10 +38,24 @@ bench: train
 eval-nlu: train
 	@$(VENV)/python scripts/eval_nlu.py --cross-validation
 
-## lint: static checks: ruff, and mypy on bot/ and actions/ (configuration in pyproject.toml)
-lint: setup
+## lint: static checks: ruff, mypy on bot/ and actions/ (configuration in pyproject.toml), and the
+## Kubernetes manifests against their schemas, offline (from .venv-tools)
+lint: setup tools
 	@$(VENV)/ruff check bot actions tests scripts
 	@$(VENV)/mypy
+	@.venv-tools/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+
+## tools: .venv-tools, a second venv for tools whose dependencies Rasa's venv cannot hold
+tools: .venv-tools/.stamp
+.venv-tools/.stamp: requirements-tools.txt
+	@test -x .venv-tools/bin/python || python3 -m venv .venv-tools
+	@.venv-tools/bin/python -m pip install --quiet -r requirements-tools.txt
+	@cp requirements-tools.txt $@
+
+## scale-demo: the production topology locally (2 Rasa + 2 action servers behind nginx, PostgreSQL,
+## Redis, RabbitMQ, the job-queue worker); prints its URL; Ctrl-C stops
+scale-demo: train
+	@$(VENV)/python scripts/scale_demo.py
 
 ## freeze: regenerate constraints.txt from the current venv
 freeze:

@@ -278,7 +278,7 @@ def submit_outage(s: Session, contact: Contact, dispatcher: CollectingDispatcher
                                    address=address, source_key=source_key(tracker), callback_phone=phone,
                                    place_to_confirm=to_confirm, require_callback=True)
     label = _place_label(place, address or "")
-    if report.outcome == "planned":
+    if report.outcome == "planned" and report.planned is not None:
         outage = report.planned
         utter(dispatcher, "utter_outage_planned", place=label, reason=outage.reason or "计划检修",
               start=fmt_local(outage.start), end=fmt_local(outage.end))

@@ -4,7 +4,7 @@ rasa-sdk 3.6 runs any action for anyone who can reach its port (``rasa run actio
 0.0.0.0): a made-up tracker with a customer's sender id would get that customer's bill. This module
 builds the same app (:func:`rasa_sdk.endpoint.create_app`) and puts one check in front of it:
 
-* every request except ``GET /health`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``
+* every request except ``GET /health`` and ``GET /metrics`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``
   — the Rasa server sends it from the ``headers:`` of ``action_endpoint`` in ``endpoints.yml``
   (a header, not Rasa's ``token:``, which would put the secret in the URL and so in access logs).
   Missing → 401, wrong → 403, compared in constant time, before the body is parsed;
@@ -30,13 +30,13 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import startup
+from bot import action_metrics, logs, startup
 from bot.config import ConfigError
 
 logger = logging.getLogger(__name__)
 
-#: Paths served without the token (liveness for process managers and `bot run`).
-OPEN_PATHS = frozenset({"/health"})
+#: Paths served without the token (liveness for process managers and `bot run`; Prometheus).
+OPEN_PATHS = frozenset({"/health", "/metrics"})
 
 DEFAULT_PORT = 5055
 
@@ -79,6 +79,7 @@ def create_app(token: str, action_package: str = "actions",
         return response.json({"error": str(error)}, status=error.status_code)
 
     app.register_middleware(require_token, "request")
+    action_metrics.extend(app)
     app.error_handler.add(SanicException, http_error)
     return app
 
@@ -102,6 +103,7 @@ def main(argv: List[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s - %(message)s")
+    logs.install_json_logs(settings.log_format)
     assert settings.action_server_token  # start_action_server refuses to start without it
     app = create_app(settings.action_server_token, args.actions)
     logger.info("action server on http://%s:%d (token required)", args.interface, args.port)

@@ -104,6 +104,7 @@ def parse_url(name: str, value: str, schemes: tuple[str, ...] = ("http", "https"
     return stripped
 
 
+
 @dataclass(frozen=True)
 class Settings:
     """Effective configuration of one process."""
@@ -131,7 +132,7 @@ class Settings:
     twilio_api_base_url: str = "https://api.twilio.com"
     sms_reply_budget_s: float = 10.0
 
-    tracker_store: str = "memory"  # memory | sql (Rasa conversation trackers)
+    tracker_store: str = "sql"  # sql | memory (Rasa conversation trackers)
     simulator_enabled: bool = False
     rest_channel_enabled: bool = False
     console_hours: str = "08:00-20:00"
@@ -144,6 +145,12 @@ class Settings:
     action_server_token: str | None = None
     # the account's own payment page, "{account_no}" filled in (e.g. https://pay.example.cn/elec?acct={account_no})
     payment_url_template: str | None = None
+    # scale-out and fault survival (README, "Configuration"; deploy/README.md)
+    conversation_lock_lifetime_s: float = 10.0
+    dedup_pending_ttl_s: float = 8.0
+    event_broker_url: str | None = None
+    event_broker_queue: str = "powerbot_events"
+    log_format: str = "text"  # text | json
 
     @property
     def is_sqlite(self) -> bool:
@@ -206,7 +213,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_api_base_url=parsed("TWILIO_API_BASE_URL", parse_url, defaults.twilio_api_base_url),
         sms_reply_budget_s=parsed("SMS_REPLY_BUDGET_S", number(0), defaults.sms_reply_budget_s),
         tracker_store=parsed("TRACKER_STORE", lambda n, v: parse_choice(n, v, ("memory", "sql")),
-                             "memory" if database_url.startswith("sqlite") else "sql"),
+                             "sql"),  # sql also on SQLite: survives restarts
         simulator_enabled=parsed("SIMULATOR_ENABLED", parse_bool, False),
         rest_channel_enabled=parsed("REST_CHANNEL_ENABLED", parse_bool, False),
         console_hours=parsed("CONSOLE_HOURS", parse_hours, defaults.console_hours),
@@ -219,6 +226,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=parsed("LOG_LEVEL", lambda n, v: parse_choice(n, v, _LOG_LEVELS), defaults.log_level),
         action_server_token=get("ACTION_SERVER_TOKEN"),
         payment_url_template=_payment_url_template(get("PAYMENT_URL_TEMPLATE")),
+        conversation_lock_lifetime_s=parsed("CONVERSATION_LOCK_LIFETIME_S", number(0.1),
+                                            defaults.conversation_lock_lifetime_s),
+        dedup_pending_ttl_s=parsed("DEDUP_PENDING_TTL_S", number(0.1), defaults.dedup_pending_ttl_s),
+        event_broker_url=parsed("EVENT_BROKER_URL", lambda n, v: parse_url(n, v, ("amqp", "amqps")), None),
+        event_broker_queue=get("EVENT_BROKER_QUEUE") or defaults.event_broker_queue,
+        log_format=parsed("LOG_FORMAT", lambda n, v: parse_choice(n, v, ("text", "json")), defaults.log_format),
     )
 
 

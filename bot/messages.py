@@ -81,3 +81,6 @@ WECHAT_LABELS = {
     "click": "[菜单] {name}",
     "unsupported": "[暂不支持的消息：{kind}]",
 }
+
+# --- a turn the bot could not complete (a part of the system failed): the message waits for an agent
+BOT_FAILURE_KEPT = "抱歉，系统暂时出现故障，您的消息已记录并转交人工客服，我们会尽快回复您。紧急情况请拨打95598供电服务热线。"

@@ -2,7 +2,10 @@
 
 Prepares the database (migrate, demo data, demo staff), starts the action server and the Rasa
 server with our channels, waits until both answer, prints where to go, and stops both cleanly on
-Ctrl-C, SIGTERM or SIGHUP; if it is killed outright, the servers get SIGTERM from the kernel. Production runs the two servers under a process manager instead (see README).
+Ctrl-C, SIGTERM or SIGHUP; if it is killed outright, the servers get SIGTERM from the kernel. A server
+that dies while running is started again after a back-off (1 s, doubling to 30 s; reset once it has
+stayed up a minute), and says so on stderr. Production runs each part under its platform's process
+manager instead (see README and deploy/).
 """
 
 from __future__ import annotations
@@ -107,6 +110,48 @@ def _stop(procs: List[subprocess.Popen]) -> None:
             p.kill()
 
 
+#: Back-off before restarting a server that died: doubling from the first to the last (seconds).
+RESTART_BACKOFF_S = (1.0, 30.0)
+#: A server that stayed up this long has its back-off reset.
+RESTART_STABLE_S = 60.0
+
+
+class Child:
+    """One supervised server process: started again after a back-off when it dies."""
+
+    def __init__(self, name: str, argv: List[str], env: Dict[str, str], log: Path) -> None:
+        self.name, self.argv, self.env, self.log = name, argv, env, log
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.backoff_s = RESTART_BACKOFF_S[0]
+        self.restart_at: float | None = None
+        self.restarts = 0
+
+    def start(self) -> subprocess.Popen:
+        with open(self.log, "ab") as out:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, preexec_fn=_die_with_parent,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        return self.proc
+
+    def watch(self, now: float) -> None:
+        """Called periodically: schedule a restart when the process died, and do it when due."""
+        if self.proc is None:
+            return
+        if self.restart_at is None and self.proc.poll() is not None:
+            if now - self.started_at >= RESTART_STABLE_S:
+                self.backoff_s = RESTART_BACKOFF_S[0]
+            print(f"{self.name} exited with code {self.proc.returncode}; restarting in {self.backoff_s:.0f} s",
+                  file=sys.stderr, flush=True)
+            self.restart_at = now + self.backoff_s
+            self.backoff_s = min(self.backoff_s * 2, RESTART_BACKOFF_S[1])
+        elif self.restart_at is not None and now >= self.restart_at:
+            self.restarts += 1
+            self.start()
+            print(f"{self.name} restarted (pid {self.proc.pid}, restart {self.restarts})", file=sys.stderr, flush=True)
+
+
 def current_model() -> Path | None:
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1] if models else None
@@ -190,21 +235,15 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     try:
-        actions = subprocess.Popen(
-            [sys.executable, "-m", "bot.action_server", "--port", str(actions_port), "--interface", "127.0.0.1"],
-            cwd=ROOT, env=env, preexec_fn=_die_with_parent,
-            stdout=open(log_dir / "actions.log", "ab"), stderr=subprocess.STDOUT,
-        )
-        procs.append(actions)
-        server = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml", "--port", str(rasa_port), "--interface", "127.0.0.1"],
-            cwd=ROOT, env=env, preexec_fn=_die_with_parent,
-            stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,
-        )
-        procs.append(server)
-        ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60) and _wait_http(
-            f"http://127.0.0.1:{rasa_port}/ready", server, 120
+        actions = Child("action server", [sys.executable, "-m", "bot.action_server", "--port", str(actions_port),
+                                          "--interface", "127.0.0.1"], env, log_dir / "actions.log")
+        procs.append(actions.start())
+        server = Child("Rasa server", [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--credentials",
+                                       "credentials.yml", "--endpoints", "endpoints.yml", "--port", str(rasa_port),
+                                       "--interface", "127.0.0.1"], env, log_dir / "rasa.log")
+        procs.append(server.start())
+        ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0], 60) and _wait_http(
+            f"http://127.0.0.1:{rasa_port}/ready", procs[1], 120
         )
         if not ok:
             print("the bot did not start; the end of its logs:", file=sys.stderr)
@@ -213,10 +252,12 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
             _stop(procs)
             return 1
         print(banner(env, rasa_port, time.monotonic() - started, log_dir), flush=True)
-        while all(p.poll() is None for p in procs):
+        children = [actions, server]
+        while True:  # a server that dies is started again (with back-off), not the end of the demo
             time.sleep(0.5)
-        print(f"a server stopped unexpectedly; shutting down (see {log_dir}/)", file=sys.stderr)
-        return 1
+            for child in children:
+                child.watch(time.monotonic())
+            procs[:] = [c.proc for c in children if c.proc is not None]
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
         return 0

@@ -1,23 +1,40 @@
 """Rasa tracker and lock stores chosen by our configuration, so one endpoints.yml serves the
 embedded demo and production.
 
-* Tracker store: ``TRACKER_STORE=sql`` keeps conversations in the ``DATABASE_URL`` database (the
-  default when it is not SQLite); ``memory`` keeps them in the Rasa process (embedded default).
+* Tracker store: ``TRACKER_STORE=sql`` (the default) keeps conversations in the ``DATABASE_URL`` database —
+  the SQLite file of the embedded demo too, so a restart keeps every open form; ``memory`` keeps them in
+  the Rasa process (lost on restart).
 * Lock store: Redis at ``REDIS_URL`` when set (several Rasa servers behind a load balancer),
-  otherwise in-process.
+  otherwise in-process. A conversation's lock lives ``CONVERSATION_LOCK_LIFETIME_S`` (Rasa's default is
+  60 s, ``TICKET_LOCK_LIFETIME``): the lock of a server that died mid-turn must expire well inside
+  WeChat's retry window (about 15 s) so the retry, served by another server, is not kept waiting.
+* Event broker: Rasa's RabbitMQ (pika) broker when ``EVENT_BROKER_URL`` is set — every conversation
+  event is published to the queue ``EVENT_BROKER_QUEUE`` for analytics consumers; none otherwise.
 
 Rasa instantiates the class named in endpoints.yml; ``__new__`` hands back the real store.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from asyncio import AbstractEventLoop
+from typing import Any, AsyncIterator, Optional
+from urllib.parse import urlsplit
 
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.pika import PikaEventBroker
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore, TicketLock
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
 from redis.connection import parse_url
+from redis.exceptions import WatchError
 
 from bot.config import get_settings
+
+logger = logging.getLogger(__name__)
 
 
 class ConfiguredTrackerStore:
@@ -31,15 +48,94 @@ class ConfiguredTrackerStore:
         return InMemoryTrackerStore(domain, event_broker=event_broker)
 
 
+#: How often a turn waiting for a conversation's lock looks again (Rasa: 1 s, a whole second of latency).
+LOCK_POLL_S = 0.05
+
+
+class _Lifetime:
+    """Mixin: a conversation's lock lives ``CONVERSATION_LOCK_LIFETIME_S`` — renewed every third of that
+    while its turn runs, so a slow turn keeps it and a dead server's lapses — and is polled every
+    ``LOCK_POLL_S``."""
+
+    lock_lifetime_s: float = 10.0
+
+    def extend_ticket(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        """Push ticket ``number``'s expiry to now + ``lifetime_s`` (no-op when it is gone)."""
+        lock = self.get_lock(conversation_id)  # type: ignore[attr-defined]
+        if lock is None:
+            return
+        for ticket in lock.tickets:
+            if ticket.number == number:
+                ticket.expires = time.time() + lifetime_s
+                self.save_lock(lock)  # type: ignore[attr-defined]
+                return
+
+    async def _renew(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        while True:
+            await asyncio.sleep(lifetime_s / 3)
+            try:
+                await asyncio.to_thread(self.extend_ticket, conversation_id, number, lifetime_s)
+            except Exception as exc:
+                logger.warning("could not renew a conversation lock (%s)", type(exc).__name__)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, conversation_id: str, lock_lifetime: Optional[float] = None,
+                   wait_time_in_seconds: float = LOCK_POLL_S) -> AsyncIterator[TicketLock]:
+        # Rasa's LockStore.lock, with the ticket renewed from issue to release: a ticket waiting behind a
+        # slow turn must not lapse either
+        lifetime_s = lock_lifetime or self.lock_lifetime_s
+        ticket = self.issue_ticket(conversation_id, lifetime_s)  # type: ignore[attr-defined]
+        renewing = asyncio.ensure_future(self._renew(conversation_id, ticket, lifetime_s))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)  # type: ignore[attr-defined]
+        finally:
+            renewing.cancel()
+            self.cleanup(conversation_id, ticket)  # type: ignore[attr-defined]
+
+
+class ShortLockRedisLockStore(_Lifetime, RedisLockStore):
+    """Rasa's Redis lock store with our lock lifetime; a renewal never overwrites a ticket another
+    server issued meanwhile (optimistic transaction)."""
+
+    def extend_ticket(self, conversation_id: str, number: int, lifetime_s: float) -> None:
+        key = self.key_prefix + conversation_id
+        with self.red.pipeline() as pipe:
+            for _ in range(5):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return
+                    lock = TicketLock.from_dict(json.loads(raw))
+                    mine = [t for t in lock.tickets if t.number == number]
+                    if not mine:
+                        return
+                    mine[0].expires = time.time() + lifetime_s
+                    pipe.multi()
+                    pipe.set(key, lock.dumps())
+                    pipe.execute()
+                    return
+                except WatchError:
+                    continue
+
+
+class ShortLockInMemoryLockStore(_Lifetime, InMemoryLockStore):
+    """Rasa's in-process lock store with our lock lifetime."""
+
+
 class ConfiguredLockStore:
     """``lock_store: type: bot.stores.ConfiguredLockStore`` in endpoints.yml."""
 
     def __new__(cls, endpoint_config: Any = None) -> LockStore:
-        url = get_settings().redis_url
+        settings = get_settings()
+        url = settings.redis_url
+        store: LockStore
         if not url:
-            return InMemoryLockStore()
+            store = ShortLockInMemoryLockStore()
+            store.lock_lifetime_s = settings.conversation_lock_lifetime_s
+            return store
         options = parse_url(url)
-        return RedisLockStore(
+        store = ShortLockRedisLockStore(
             host=options.get("host", "localhost"),
             port=int(options.get("port", 6379)),
             db=int(options.get("db", 0)),
@@ -48,3 +144,30 @@ class ConfiguredLockStore:
             use_ssl=url.startswith("rediss://"),
             key_prefix="powerbot",
         )
+        store.lock_lifetime_s = settings.conversation_lock_lifetime_s
+        return store
+
+
+class ConfiguredEventBroker(EventBroker):
+    """``event_broker: type: bot.stores.ConfiguredEventBroker`` in endpoints.yml: Rasa's pika broker on
+    ``EVENT_BROKER_URL`` (``amqp://user:password@host:5672/vhost``), or no broker when it is unset."""
+
+    @classmethod
+    async def from_endpoint_config(cls, broker_config: Any, event_loop: Optional[AbstractEventLoop] = None
+                                   ) -> Optional[EventBroker]:
+        settings = get_settings()
+        if not settings.event_broker_url:
+            return None
+        parts = urlsplit(settings.event_broker_url)
+        broker = PikaEventBroker(
+            host=settings.event_broker_url,
+            username=parts.username or "guest",
+            password=parts.password or "guest",
+            port=parts.port or 5672,
+            queues=[settings.event_broker_queue],
+            event_loop=event_loop,
+            connection_attempts=5,
+            retry_delay_in_seconds=2,
+        )
+        await broker.connect()
+        return broker

@@ -1,9 +1,10 @@
-"""Operational endpoints for load balancers: ``GET /health`` (the process is up) and ``GET /ready``
-(model loaded, database reachable, Redis reachable when configured)."""
+"""Operational endpoints: ``GET /health`` (the process is up) and ``GET /ready`` (model loaded, database
+reachable, Redis reachable when configured) for load balancers, and ``GET /metrics`` (Prometheus, see
+:mod:`bot.metrics`) for monitoring."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
@@ -11,10 +12,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import text
 
-from bot import startup
+from bot import logs, metrics, startup
 from bot.channels.common import in_thread
 from bot.config import get_settings
-from bot.db import get_engine
+from bot.db import get_engine, session_scope
+from bot.domain import handoffs
 
 
 def _database_ok() -> bool:
@@ -31,6 +33,11 @@ def _redis_ok(url: str) -> bool:
         return bool(client.ping())
     finally:
         client.close()
+
+
+def _handoff_counts() -> List[Tuple[str, str, int]]:
+    with session_scope() as s:
+        return handoffs.counts(s)
 
 
 class OpsInput(InputChannel):
@@ -54,6 +61,14 @@ class OpsInput(InputChannel):
             # Sanic's default is 100 MB, read before any signature is checked; connections made
             # from now on refuse a bigger Content-Length with 413 without reading the body
             app.config.REQUEST_MAX_SIZE = startup.RASA_SERVER_MAX_REQUEST_BYTES
+
+        metrics.register_handoff_counts(_handoff_counts)
+        logs.install_json_logs(get_settings().log_format)  # Rasa has configured its logging by now
+
+        @bp.route("/metrics", methods=["GET"])
+        async def prometheus(request: Request) -> HTTPResponse:
+            body, content_type = await in_thread(metrics.exposition)
+            return response.raw(body, content_type=content_type)
 
         @bp.route("/health", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

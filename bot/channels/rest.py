@@ -14,8 +14,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import startup
+from bot import logs, startup
 from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
+from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.config import get_settings
 
 
@@ -48,8 +49,14 @@ class RestInput(InputChannel):
             if not text:
                 return response.json([])
             collector = RecordingCollector()
+            request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+            logs.bind(request_id, sender_id)
             await record_inbound(sender_id, "rest", text)
-            await on_new_message(UserMessage(text, collector, sender_id, input_channel="rest"))
+            outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel="rest",
+                                                                     metadata={logs.METADATA_KEY: request_id}))
+            if outcome.failed:
+                for apology in await keep_for_agent(request.app.ctx.agent, sender_id, "rest"):
+                    await collector.send_text_message(sender_id, apology)
             await record_outbound(sender_id, "rest", collector.texts())
             return response.json(collector.messages)
 

@@ -39,7 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import messages, startup
+from bot import logs, messages, metrics, startup
 from bot.channels.common import (
     RecordingCollector,
     customer_text,
@@ -48,6 +48,7 @@ from bot.channels.common import (
     record_inbound,
     record_outbound,
 )
+from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.channels.sms_state import Choice, SmsState
 from bot.config import Settings, get_settings
 from bot.db import session_scope
@@ -201,6 +202,7 @@ class SmsInput(InputChannel):
         self._settings = settings
         self._state = state
         self._tasks: Set[asyncio.Task] = set()  # late replies still running (kept referenced)
+        self._agent: Any = None  # the Rasa agent serving this channel (seen on the first request)
 
     @property
     def settings(self) -> Settings:
@@ -245,6 +247,8 @@ class SmsInput(InputChannel):
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         started = asyncio.get_running_loop().time()
+        self._agent = getattr(request.app.ctx, "agent", None)
+        logs.bind(logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER)))
         params = form_params(request.body)
         if not self._authentic(request, params):
             return response.text("invalid signature", status=403)
@@ -300,6 +304,8 @@ class SmsInput(InputChannel):
         except Exception:
             logger.exception("sms %s: the bot failed to answer", message_sid)
             return _xml(_EMPTY_TWIML)
+        if reply:
+            metrics.OUTBOUND.labels(CHANNEL, "passive").inc()
         return _xml(twiml(reply))
 
     async def _current_choices(self, sender_id: str) -> List[Choice]:
@@ -314,7 +320,12 @@ class SmsInput(InputChannel):
                     message_sid: str) -> str:
         """One bot turn; returns the reply as one SMS body (texts joined by line breaks)."""
         collector = RecordingCollector()
-        await on_new_message(UserMessage(text, collector, sender_id, input_channel=CHANNEL, message_id=message_sid))
+        outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel=CHANNEL,
+                                                                 message_id=message_sid,
+                                                                 metadata={logs.METADATA_KEY: logs.current_request_id()}))
+        if outcome.failed:  # never silence: an apology, and the message waits in the console queue
+            for apology in await keep_for_agent(self._agent, sender_id, CHANNEL):
+                await collector.send_text_message(sender_id, apology)
         reply = "\n".join(collector.texts())
         await self.state.set_choices(sender_id, choices_of(collector.messages), reply)
         if reply:

@@ -34,9 +34,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import messages, startup
+from bot import logs, messages, metrics, startup
 from bot.channels.common import RecordingCollector, record_outbound
 from bot.channels.dedup import SeenStore
+from bot.channels.resilience import answered_before, keep_for_agent, watched_turn
 from bot.channels.wechat_menu import current_menu
 from bot.channels.wechat_pacing import LoopLag, TurnGate
 from bot.channels.wechat_protocol import (
@@ -78,6 +79,10 @@ def wechat_keys(settings: Optional[Settings] = None) -> Keys:
 PENDING, PASSIVE, ASYNC = "pending", "passive", "async"
 
 
+class HeldElsewhere(Exception):
+    """A retry of a message another server claimed and has not answered yet."""
+
+
 class Turn:
     """One customer message being answered, and which of WeChat's requests for it carries the answer."""
 
@@ -89,6 +94,7 @@ class Turn:
         self.latest = 0  # the newest request waiting for this turn; only it may take the passive reply
         self.started = False  # Rasa is working on it (it got a slot of the turn gate)
         self.delivered = False
+        self.retaken = False  # a server that took it on earlier died before answering
 
 
 def _note_inbound(inbound: Inbound) -> None:
@@ -139,6 +145,7 @@ class WeChatInput(InputChannel):
         self._background: Set[asyncio.Task[Any]] = set()
         self._gate: Optional[TurnGate] = None
         self._lag = LoopLag()
+        self._agent: Any = None  # the Rasa agent serving this channel (seen on the first request)
 
     def _pacing(self) -> TurnGate:
         if self._gate is None:
@@ -168,6 +175,7 @@ class WeChatInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             started = time.monotonic()
             settings = get_settings()
+            self._agent = getattr(request.app.ctx, "agent", None)
             try:
                 keys = wechat_keys(settings)
                 envelope = open_envelope(keys, _args(request), request.body or b"")
@@ -179,7 +187,16 @@ class WeChatInput(InputChannel):
             except BadRequest as exc:
                 logger.warning("WeChat request not understood: %s", exc)
                 return response.text("bad request", status=400)
-            turn = await self._turn_for(inbound, on_new_message)
+            request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+            inbound.metadata[logs.METADATA_KEY] = request_id  # travels in the tracker to the action server
+            logs.bind(request_id, inbound.sender_id)
+            # a retry of a message another server claimed waits at most half the budget for its claim to lapse
+            until = asyncio.get_running_loop().time() + settings.wechat_reply_budget_s / 2
+            try:
+                turn = await self._turn_for(inbound, on_new_message, until)
+            except HeldElsewhere as exc:
+                logger.info("WeChat retry of %s: another server is on it; asking WeChat to retry", exc)
+                return response.text("retry", status=503)
             if turn is None:
                 return response.text(SUCCESS)
             budget = settings.wechat_reply_budget_s
@@ -204,18 +221,29 @@ class WeChatInput(InputChannel):
 
     # --- turns ----------------------------------------------------------------------------------------
 
-    async def _turn_for(self, inbound: Inbound,
-                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Turn]:
-        """The turn answering this message: a new one, the one a retry joins, or None (already answered)."""
+    async def _turn_for(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                        until: float = 0.0) -> Optional[Turn]:
+        """The turn answering this message: a new one, the one a retry joins, or None (already answered).
+        A message another server claimed is waited for until ``until`` (event-loop time) in case it died."""
         turn = self._turns.get(inbound.dedup_key)
         if turn is not None:
             return turn
         if self._seen is None:
-            self._seen = SeenStore(get_settings().redis_url, prefix="powerbot:wechat:seen:")
-        if not await self._seen.claim(inbound.dedup_key):
+            settings = get_settings()
+            self._seen = SeenStore(settings.redis_url, prefix="powerbot:wechat:seen:",
+                                   pending_ttl_s=settings.dedup_pending_ttl_s)
+        claimed, retaken = await self._seen.claim_pending(inbound.dedup_key)
+        if not claimed:  # another server has it: wait a little in case it died and its claim lapses
+            claimed, retaken = await self._seen.wait_pending(inbound.dedup_key, until)
+            if not claimed and await self._seen.is_pending(inbound.dedup_key):
+                # still being worked on elsewhere — or that server died: never "success" (which would end
+                # WeChat's retries), so a later retry can take the message over
+                raise HeldElsewhere(inbound.message_id or inbound.dedup_key)
+        if not claimed:
             logger.info("WeChat retry of %s ignored: already taken on", inbound.message_id)
             return None
         turn = Turn(inbound)
+        turn.retaken = retaken
         self._turns[inbound.dedup_key] = turn
         self._spawn(self._run(turn, on_new_message))
         return turn
@@ -247,6 +275,8 @@ class WeChatInput(InputChannel):
             self._go_async(turn)
             return None
         turn.state = PASSIVE
+        if turn.chunks:
+            metrics.OUTBOUND.labels("wechat", "passive").inc()
         self._settle(turn)
         if len(turn.chunks) > 1:
             self._deliver(turn, turn.chunks[1:])
@@ -267,14 +297,18 @@ class WeChatInput(InputChannel):
     async def _run(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         inbound = turn.inbound
         texts: List[str] = []
+        assert self._seen is not None
+        holding = asyncio.ensure_future(self._seen.hold(inbound.dedup_key))  # our claim lives while we work
         try:
             texts = await self._work(inbound, turn, on_new_message)
         except Exception:
             logger.exception("the bot failed on WeChat message %s", inbound.message_id)
             texts = [messages.WECHAT_BOT_ERROR]
         finally:
+            holding.cancel()
             turn.chunks = combine(texts)
             turn.done.set()  # whatever happened, nobody waits for this turn beyond this point
+        await self._seen.settle(inbound.dedup_key)
         if turn.state == ASYNC:
             self._deliver(turn, turn.chunks)
         self._settle(turn)
@@ -296,12 +330,19 @@ class WeChatInput(InputChannel):
                 logger.exception("could not record the WeChat message of %s", inbound.sender_id)
         if inbound.rasa_text is None:
             return [inbound.channel_reply] if inbound.channel_reply else []
+        if turn.retaken:  # the server that took it on died: did it finish the turn before?
+            answered = await answered_before(self._agent, inbound.sender_id, inbound.message_id)
+            if answered is not None:
+                logger.info("WeChat retry of %s: answered from the conversation's history", inbound.message_id)
+                return answered
         collector = RecordingCollector()
         async with self._pacing().slot():
             turn.started = True
-            await on_new_message(UserMessage(
+            outcome = await watched_turn(on_new_message, UserMessage(
                 inbound.rasa_text, collector, inbound.sender_id, input_channel="wechat",
                 message_id=inbound.message_id, metadata=inbound.metadata))
+        if outcome.failed:  # never silence: an apology now, the message waits in the console queue
+            return collector.texts() + await keep_for_agent(self._agent, inbound.sender_id, "wechat")
         return collector.texts()
 
     def _deliver(self, turn: Turn, chunks: List[str]) -> None:

@@ -22,7 +22,7 @@ from bot.domain import audit
 from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
 from bot.domain.staff import has_permission
 
-REASONS = ("asked", "misunderstood", "complaint")
+REASONS = ("asked", "misunderstood", "complaint", "bot_failure")  # bot_failure: a turn the bot could not complete
 OPEN = ("waiting", "active")
 
 
@@ -235,3 +235,9 @@ def rate(s: Session, handoff: Handoff, score: int, now: datetime | None = None) 
     s.add(rating)
     s.flush()
     return rating
+
+
+def counts(s: Session) -> List[Tuple[str, str, int]]:
+    """Hand-overs in the database as (reason, status, number) — for the operators' metrics."""
+    rows = s.execute(select(Handoff.reason, Handoff.status, func.count()).group_by(Handoff.reason, Handoff.status))
+    return [(reason, status, int(n)) for reason, status, n in rows]

@@ -331,7 +331,7 @@ class Handoff(Base):
     contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True)
     channel = Column(String(10), nullable=False)
     status = Column(String(10), nullable=False, default="waiting", index=True)  # waiting | active | closed
-    reason = Column(String(20), nullable=False)  # asked | misunderstood | complaint
+    reason = Column(String(20), nullable=False)  # asked | misunderstood | complaint | bot_failure
     last_intent = Column(String(60), nullable=True)
     requested_at = Column(DateTime, nullable=False, default=utcnow)
     owner_id = Column(Integer, ForeignKey("staff_users.id"), nullable=True)

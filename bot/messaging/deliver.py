@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import List, Tuple
 
+from bot import metrics
 from bot.db import session_scope
 from bot.domain import bindings, contacts
 from bot.messaging import outbox
@@ -50,6 +51,12 @@ def _record_undeliverable(contact_id: int, channel: str, recipient: str, text: s
 
 async def send_to_conversation(sender_id: str, text: str, purpose: str = "reply") -> Delivery:
     """Send ``text`` to the customer behind ``sender_id`` on their channel, falling back to SMS."""
+    delivery = await _send_to_conversation(sender_id, text, purpose)
+    metrics.OUTBOUND.labels(delivery.channel, delivery.status).inc()
+    return delivery
+
+
+async def _send_to_conversation(sender_id: str, text: str, purpose: str) -> Delivery:
     info = await asyncio.to_thread(_contact_info, sender_id)
     if info is None:
         logger.warning("no contact for %s: message not delivered", sender_id)

@@ -29,6 +29,7 @@ from typing import Any, AsyncIterator, Dict, Mapping, Optional, Tuple
 
 import aiohttp
 
+from bot import metrics
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.domain.models import OutboundMessage
@@ -220,14 +221,19 @@ class WeChatApiClient:
         return answer
 
     async def _fetch_token(self) -> Tuple[str, int]:
-        answer = await self._request("GET", "/cgi-bin/token", {
-            "grant_type": "client_credential",
-            "appid": self.settings.wechat_appid or "",
-            "secret": self.settings.wechat_secret or "",
-        })
-        token = answer.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise WeChatApiError(int(answer.get("errcode") or ERR_TRANSPORT), str(answer.get("errmsg") or ""))
+        try:
+            answer = await self._request("GET", "/cgi-bin/token", {
+                "grant_type": "client_credential",
+                "appid": self.settings.wechat_appid or "",
+                "secret": self.settings.wechat_secret or "",
+            })
+            token = answer.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise WeChatApiError(int(answer.get("errcode") or ERR_TRANSPORT), str(answer.get("errmsg") or ""))
+        except Exception:
+            metrics.WECHAT_TOKEN_REFRESHES.labels("error").inc()
+            raise
+        metrics.WECHAT_TOKEN_REFRESHES.labels("ok").inc()
         return token, int(answer.get("expires_in") or 7200)
 
     async def access_token(self) -> str:

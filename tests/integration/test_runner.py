@@ -100,3 +100,35 @@ def test_bot_run_binds_the_action_server_to_loopback_and_it_wants_a_token(tmp_pa
         for pid in servers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_a_server_that_dies_is_restarted_and_the_others_keep_running(tmp_path):
+    proc = _start(tmp_path)
+    servers = _children(proc.pid)
+    try:
+        actions = next(pid for pid in servers if "bot.action_server" in _cmdline(pid))
+        rasa = next(pid for pid in servers if pid != actions)
+        os.kill(actions, signal.SIGKILL)
+
+        def restarted() -> bool:
+            return any("bot.action_server" in _cmdline(pid) and pid != actions and _alive(pid)
+                       for pid in _children(proc.pid))
+
+        eventually(restarted, 60, what="a new action server")
+        log = (tmp_path / "run.log").read_text(errors="replace")
+        assert "action server exited with code -9; restarting in 1 s" in log
+        assert proc.poll() is None and _alive(rasa), "bot run and the Rasa server keep running"
+    finally:
+        servers = _children(proc.pid) + servers
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for pid in [proc.pid, *servers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

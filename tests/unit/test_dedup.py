@@ -57,3 +57,42 @@ async def test_across_processes_the_first_value_kept_wins():
     assert await SeenStore(REDIS_URL).remember(key, "body-c") == kept[0]
     for store in (first, second):
         await store.close()
+
+
+async def _eventually_claimable(store: SeenStore, key: str, within_s: float) -> tuple[bool, bool]:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        claimed, retaken = await store.claim_pending(key)
+        if claimed or asyncio.get_running_loop().time() > deadline:
+            return claimed, retaken
+        await asyncio.sleep(0.05)
+
+
+async def test_a_dead_servers_claim_expires_within_wechats_retry_window_and_says_it_was_retaken():
+    key = f"gh:msg:{secrets.randbits(60)}"
+    dead, alive = SeenStore(REDIS_URL, pending_ttl_s=0.5), SeenStore(REDIS_URL, pending_ttl_s=0.5)
+    assert await dead.claim_pending(key) == (True, False)
+    assert await alive.claim_pending(key) == (False, False), "a retry while the first server works is ignored"
+    assert await _eventually_claimable(alive, key, 5) == (True, True)
+    for store in (dead, alive):
+        await store.close()
+
+
+async def test_a_claim_held_by_a_working_server_does_not_expire_and_a_settled_one_lasts():
+    key = f"gh:msg:{secrets.randbits(60)}"
+    working, other = SeenStore(REDIS_URL, pending_ttl_s=0.3), SeenStore(REDIS_URL, pending_ttl_s=0.3)
+    assert (await working.claim_pending(key))[0]
+    holding = asyncio.ensure_future(working.hold(key))
+    assert await _eventually_claimable(other, key, 1.5) == (False, False)
+    holding.cancel()
+    await working.settle(key)
+    assert await _eventually_claimable(other, key, 1.0) == (False, False)
+    for store in (working, other):
+        await store.close()
+
+
+async def test_in_process_pending_claims_expire_too():
+    store = SeenStore(pending_ttl_s=0.2)
+    assert await store.claim_pending("gh:msg:9") == (True, False)
+    assert await store.claim_pending("gh:msg:9") == (False, False)
+    assert await _eventually_claimable(store, "gh:msg:9", 3) == (True, True)

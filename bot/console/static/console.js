@@ -9,7 +9,7 @@
   const TRANSCRIPT_EVERY_MS = 1000;
 
   const ROLE = { agent: "坐席", supervisor: "班长", admin: "管理员" };
-  const REASON = { asked: "客户要求转人工", misunderstood: "连续两次未能理解", complaint: "投诉" };
+  const REASON = { asked: "客户要求转人工", misunderstood: "连续两次未能理解", complaint: "投诉", bot_failure: "系统故障，待人工处理" };
   const CHANNEL = { wechat: "微信", sms: "短信", rest: "测试接口", console: "坐席" };
   const STATUS = { waiting: "等待中", active: "人工服务中", closed: "已结束" };
   const TICKET_TYPE = { repair: "故障报修", hazard: "隐患上报", complaint: "投诉", meter: "电能表校验",
