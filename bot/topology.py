@@ -11,7 +11,7 @@ docker-compose and Kubernetes):
       rasa run :P1                             rasa run :P2     ── Redis (locks, de-dup, tokens, sessions)
             └────── nginx (action upstream) ─────────┘          ── PostgreSQL (records, SQL tracker store)
                  ▼                         ▼                    ── RabbitMQ (Rasa's event broker, pika)
-      rasa run actions :A1       rasa run actions :A2
+      bot.action_server :A1      bot.action_server :A2
                                         bot worker (job queue)
 ```
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -177,6 +178,8 @@ def start_topology(workdir: Path, env: Dict[str, str], model: Path, rasa_servers
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TRACKER_STORE": "sql",
         "PUBLIC_BASE_URL": lb_url,
+        # one shared secret for the Rasa servers' calls to the action servers (an operator's own wins)
+        "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_urlsafe(32),
         **env,
         "ACTION_ENDPOINT_URL": actions_url,
     }
@@ -195,8 +198,8 @@ def start_topology(workdir: Path, env: Dict[str, str], model: Path, rasa_servers
         conf.write_text(nginx_config(workdir, lb_port, rasa_ports, actions_lb_port, actions_ports))
         nginx = spawn("nginx", [NGINX, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "nginx-error.log")])
         for i, port in enumerate(actions_ports, 1):
-            spawn(f"actions-{i}", [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                   "--port", str(port)], f"http://127.0.0.1:{port}")
+            spawn(f"actions-{i}", [str(VENV_BIN / "python"), "-m", "bot.action_server", "--port", str(port),
+                                   "--interface", "127.0.0.1"], f"http://127.0.0.1:{port}")
         for i, port in enumerate(rasa_ports, 1):
             spawn(f"rasa-{i}", [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--credentials",
                                 "credentials.yml", "--endpoints", "endpoints.yml", "--port", str(port),
