@@ -135,7 +135,7 @@ def start_bot(
             cwd=ROOT, env=full_env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
         )
         procs.append(proc)
-        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, 120, log)
+        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, 300, log)  # a loaded machine (CI) loads the model slowly
     except BaseException:
         BotProcesses("", "", full_env, logs, procs).stop()
         raise
