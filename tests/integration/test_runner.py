@@ -42,12 +42,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start(tmp_path: Path, actions_port: int | None = None) -> subprocess.Popen:
+def _start(tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "POWERBOT_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
     env.pop("ACTION_SERVER_TOKEN", None)
     log = open(tmp_path / "run.log", "wb")
-    proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(actions_port or free_port())],
+    proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(free_port())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     eventually(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 180,
                what="bot run to be ready")
@@ -83,20 +83,26 @@ def test_stopping_bot_run_stops_both_servers(tmp_path, signum):
 
 
 def test_bot_run_binds_the_action_server_to_loopback_and_it_wants_a_token(tmp_path):
+    """Checked as soon as the action server listens (`bot run` starts it before the Rasa server)."""
+    env = {**os.environ, "POWERBOT_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    env.pop("ACTION_SERVER_TOKEN", None)
     actions_port = free_port()
-    proc = _start(tmp_path, actions_port)
-    servers = _children(proc.pid)
+    proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(actions_port)],
+                            cwd=ROOT, env=env, stdout=open(tmp_path / "run.log", "wb"), stderr=subprocess.STDOUT)
     try:
+        eventually(lambda: _listening_addresses(actions_port) or proc.poll() is not None, 300,
+                   what="the action server to listen")
         assert _listening_addresses(actions_port) == ["0100007F"]  # 127.0.0.1 only, not 0.0.0.0
         request = urllib.request.Request(f"http://127.0.0.1:{actions_port}/webhook", data=b"{}", method="POST")
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=10)
+            urllib.request.urlopen(request, timeout=30)
         assert refused.value.code == 401
-        banner = (tmp_path / "run.log").read_text(errors="replace")
-        assert "Registered function" not in banner and "DeprecationWarning" not in banner
+        output = (tmp_path / "run.log").read_text(errors="replace")
+        assert "Registered function" not in output and "DeprecationWarning" not in output  # in var/log/
     finally:
+        servers = _children(proc.pid)
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
         for pid in servers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
