@@ -194,7 +194,8 @@ class ValidateOutageForm(_ReportForm):
             return {}
         accounts = await asyncio.to_thread(_bound, tracker.sender_id)
         if len(accounts) == 1:
-            return {"address": accounts[0].address, "account_choice": accounts[0].account_no}
+            # only the address: rasa-sdk drops every other extracted slot, even one validate_address sets
+            return {"address": accounts[0].address}
         return {}
 
 

@@ -385,3 +385,11 @@ def test_a_hazard_report_is_its_own_description(customer):
     tracker = customer.tracker("电缆井盖没了", "report_hazard", active_loop="hazard_form")
     extracted = asyncio.run(ValidateHazardForm().extract_detail(CollectingDispatcher(), tracker, DOMAIN))
     assert extracted == {"detail": "电缆井盖没了"}
+
+
+def test_a_report_for_the_only_bound_account_links_it_when_the_form_starts(customer):
+    bind(customer.sender_id, "5100000103")
+    tracker = customer.tracker("我家停电了", "report_outage", active_loop="outage_form")
+    events = asyncio.run(ValidateOutageForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["address"] == "银坊镇北庄村8号" and slots["account_choice"] == "5100000103"
