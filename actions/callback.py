@@ -28,20 +28,13 @@ from bot.domain.models import Contact
 from bot.domain.pii import mask_phone, normalize_phone
 from bot.domain.rules import get_rules
 from bot.nlu.answers import describes_fault, says_no, says_yes
-from bot.nlu.normalize import to_halfwidth
 
 DECLINED = "declined"
 
 
 def phone_in(text: str) -> Optional[str]:
-    """The 11-digit mobile number in a message (grouped, full-width or after +86 too), normalised."""
-    digits = re.sub(r"[\s\-－—]", "", to_halfwidth(text or ""))
-    for candidate in re.findall(r"(?<!\d)(?:\+?86)?(1\d{10})(?!\d)", digits):
-        try:
-            return normalize_phone(candidate)
-        except ValueError:
-            continue
-    return None
+    """The 11-digit mobile number in a message (see bot.domain.reports.callback_number)."""
+    return reports.callback_number(text)
 
 
 def _offered_phone(sender_id: str, account_no: Optional[str]) -> Optional[str]:

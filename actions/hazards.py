@@ -3,6 +3,7 @@ photos and locations sent with a report are attached to it."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Dict, Text
 
@@ -15,7 +16,7 @@ from actions.common import DomainAction, Events, entity, selected_key, source_ke
 from actions.handoff import ask_rating
 from actions.outages import CLEAR_REPORT, _report_account, _ReportForm, ask_phone, report_place, report_words
 from bot.clock import fmt_local, utcnow
-from bot.domain import reports, tickets
+from bot.domain import bindings, reports, tickets
 from bot.domain.models import Contact
 from bot.domain.pii import mask_phone
 
@@ -40,6 +41,10 @@ class ActionHazardAdvice(DomainAction):
 class ValidateHazardForm(_ReportForm):
     trigger = "report_hazard"
 
+    def describes(self, text: str) -> bool:
+        """A hazard report describes the hazard (`电缆井盖没了`): it is the detail unless it is a bare phrase."""
+        return len(re.sub(r"[\W\dA-Za-z_]", "", text or "")) >= 4
+
     def name(self) -> Text:
         return "validate_hazard_form"
 
@@ -55,7 +60,9 @@ class ActionSubmitHazard(DomainAction):
         if not tracker.get_slot("address"):
             return CLEAR_REPORT + [SlotSet("offer_detail", None)]
         account = _report_account(s, contact, tracker)
+        bound = bindings.bound_accounts(s, contact)
         place, address, to_confirm = report_place(s, tracker, account)
+        account = account or (bound[0] if len(bound) == 1 else None)  # who reported it
         phone = tracker.get_slot("callback_phone") or reports.own_phone(contact)
         ticket = tickets.report_hazard(s, contact, contact.channel, place, address or "", report_words(tracker),
                                        subtype=tracker.get_slot("offer_detail"), source_key=source_key(tracker),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -46,6 +47,26 @@ def informative(text: str) -> bool:
     return describes_fault(text)
 
 
+def said(tracker: Tracker) -> str:
+    """The customer's latest text; empty for what a channel generated (a location, a photo: `/share_…`)."""
+    text = latest_text(tracker).strip()
+    return "" if text.startswith("/") else text
+
+
+def trigger_text(tracker: Tracker) -> str:
+    """The customer's words that started the latest report form (the message before it was activated)."""
+    events = list(tracker.events or [])
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "active_loop" and event.get("name") in REPORT_FORMS:
+            for earlier in reversed(events[:index]):
+                if earlier.get("event") == "user":
+                    text = (earlier.get("text") or "").strip()
+                    return "" if text.startswith("/") else text
+            break
+    return ""
+
+
 def _bound(sender_id: str) -> List[Account]:
     with session_scope() as s:
         return bindings.bound_accounts(s, contacts.for_sender(s, sender_id))
@@ -82,28 +103,35 @@ class _ReportForm(FormValidationAction):
     def name(self) -> Text:
         """The validation action's name (validate_<form>)."""
 
+    def describes(self, text: str) -> bool:
+        """Does the report's first message say enough about what happened?"""
+        return informative(text)
+
     async def extract_detail(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         if tracker.get_slot("detail") or latest_intent(tracker) != self.trigger:
             return {}
-        text = latest_text(tracker)
-        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("report_text"):
-            # the words that started the report go on the ticket, whatever comes next
-            return {"detail": text} if informative(text) else {"report_text": text[:500]}
-        return {"detail": text} if informative(text) else {}
+        text = said(tracker)
+        return {"detail": text[:500]} if self.describes(text) else {}
 
     async def validate_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
         text = str(value or "").strip()
-        if (tracker.get_slot("requested_slot") == "detail"
-                and await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher)):
-            return {"detail": None}  # a question of its own, answered; the form asks again
+        if tracker.get_slot("requested_slot") == "detail":
+            if await asyncio.to_thread(_answer_in_form, tracker.sender_id, tracker, dispatcher):
+                return {"detail": None}  # a question of its own, answered; the form asks again
+            phone = reports.callback_number(text)
+            if phone and len(re.sub(r"[\d\s+\-－]", "", text)) < 2:
+                # a number instead of a description: it is the call-back number; the report's words stand
+                return {"detail": trigger_text(tracker) or "（未说明）", "callback_phone": phone}
+        if text.startswith("/"):
+            return {"detail": None}
         return {"detail": text[:500]} if text else {"detail": None}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: Dict[Text, Any]) -> Dict[Text, Any]:
         candidate = str(value or "").strip()
-        text = latest_text(tracker).strip()
+        text = said(tracker)
         asked = tracker.get_slot("requested_slot") == "address"
         accounts = await asyncio.to_thread(_bound, tracker.sender_id)
         chosen = pick_account(candidate, [a.account_no for a in accounts]) if accounts and asked else None
@@ -119,7 +147,9 @@ class _ReportForm(FormValidationAction):
             if whole.resolved or (whole.place.known and not check.place.known):
                 candidate, check = text, whole
         if check.resolved:
-            return {"address": candidate[:200], "place_to_confirm": False}
+            own = next((a for a in accounts if a.address == candidate), None)
+            return {"address": candidate[:200], "place_to_confirm": False,
+                    **({"account_choice": own.account_no} if own else {})}
         if not asked:
             return {"address": None}  # a fragment in the report itself: ask for the place properly
         result: Dict[Text, Any] = {"address": None}
@@ -164,7 +194,8 @@ class ValidateOutageForm(_ReportForm):
             return {}
         accounts = await asyncio.to_thread(_bound, tracker.sender_id)
         if len(accounts) == 1:
-            return {"address": accounts[0].address, "account_choice": accounts[0].account_no}
+            # only the address: rasa-sdk drops every other extracted slot, even one validate_address sets
+            return {"address": accounts[0].address}
         return {}
 
 
@@ -231,7 +262,7 @@ def _place_label(place: Place, address: str) -> str:
 def report_words(tracker: Tracker) -> str:
     """What the customer said about the fault, in their own words (the report, then the details)."""
     parts: List[str] = []
-    for text in (tracker.get_slot("report_text"), tracker.get_slot("detail")):
+    for text in (tracker.get_slot("report_text") or trigger_text(tracker), tracker.get_slot("detail")):
         text = (text or "").strip()
         if text and text not in parts:
             parts.append(text)

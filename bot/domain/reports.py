@@ -12,6 +12,7 @@ back. The rules of issue 13 (no ticket nobody can act on):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import bindings, places
 from bot.domain.models import Account, Contact
+from bot.domain.pii import normalize_phone
 from bot.domain.places import Place
 from bot.domain.rules import Rules, ServicePoint, get_rules
 
@@ -72,3 +74,15 @@ def offerable_phone(s: Session, contact: Contact, account_no: Optional[str] = No
 def service_point(township: Optional[str], rules: Rules | None = None) -> ServicePoint:
     """The 供电所 serving a township (the county service hall when unknown)."""
     return (rules or get_rules()).contacts.for_township(township)
+
+
+def callback_number(text: str) -> Optional[str]:
+    """The 11-digit mainland mobile number in a message — grouped (`139-1234-5678`, `139 1234 5678`),
+    full-width or after +86 — normalised to 11 digits; None when there is none."""
+    digits = re.sub(r"[\s\-－—]", "", (text or "").translate(str.maketrans("０１２３４５６７８９＋", "0123456789+")))
+    for candidate in re.findall(r"(?<!\d)(?:\+?86)?(1\d{10})(?!\d)", digits):
+        try:
+            return normalize_phone(candidate)
+        except ValueError:
+            continue
+    return None

@@ -180,7 +180,7 @@ def test_one_bound_account_is_the_default_place_of_an_outage(customer):
     from rasa_sdk.executor import CollectingDispatcher
 
     extracted = asyncio.run(ValidateOutageForm().extract_address(CollectingDispatcher(), tracker, {}))
-    assert extracted == {"address": "城关镇东关村12号", "account_choice": "5100000101"}
+    assert extracted == {"address": "城关镇东关村12号"}  # validate_address links the account
 
 
 def test_hazard_report_gives_safety_advice_and_an_urgent_ticket(customer):

@@ -364,3 +364,32 @@ def test_a_second_report_for_another_place_is_a_new_report(customer):
 def test_a_first_report_asks_where(customer):
     assert _required(customer, "我家停电了") == ["address", "detail"]
 
+
+
+def test_a_number_given_for_what_happened_is_the_call_back_number_not_the_description(customer):
+    customer.slots["requested_slot"] = "detail"
+    turn = customer.validate(ValidateOutageForm(), "detail", "138 1234 5678", form="outage_form")
+    assert turn.slot("callback_phone") == GIVEN and "1234" not in (turn.slot("detail") or "")
+
+
+def test_the_place_of_the_only_bound_account_links_the_account(customer):
+    bind(customer.sender_id, "5100000103")
+    turn = customer.validate(ValidateOutageForm(), "address", "银坊镇北庄村8号", text="我家停电了",
+                             intent="report_outage", form="outage_form")
+    assert turn.slot("account_choice") == "5100000103"
+
+
+def test_a_hazard_report_is_its_own_description(customer):
+    from actions.hazards import ValidateHazardForm
+
+    tracker = customer.tracker("电缆井盖没了", "report_hazard", active_loop="hazard_form")
+    extracted = asyncio.run(ValidateHazardForm().extract_detail(CollectingDispatcher(), tracker, DOMAIN))
+    assert extracted == {"detail": "电缆井盖没了"}
+
+
+def test_a_report_for_the_only_bound_account_links_it_when_the_form_starts(customer):
+    bind(customer.sender_id, "5100000103")
+    tracker = customer.tracker("我家停电了", "report_outage", active_loop="outage_form")
+    events = asyncio.run(ValidateOutageForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["address"] == "银坊镇北庄村8号" and slots["account_choice"] == "5100000103"

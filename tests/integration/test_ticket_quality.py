@@ -69,7 +69,7 @@ def corpus_bot(sqlite_template, fake_wechat_api, fake_twilio_api, tmp_path_facto
     _seed_corpus(url)
     # a generous reply budget: every answer comes back in the passive reply, so turns stay in order
     env = {**fake_wechat_api.bot_env(), **fake_twilio_api.bot_env(), "WECHAT_REPLY_BUDGET_S": "25"}
-    processes: BotProcesses = start_bot(Path(tmp_path_factory.mktemp("corpus-bot")), url, env, ready_timeout=300)
+    processes: BotProcesses = start_bot(Path(tmp_path_factory.mktemp("corpus-bot")), url, env, ready_timeout=600)
     yield processes, url
     processes.stop()
 
