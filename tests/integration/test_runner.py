@@ -55,7 +55,7 @@ def _start(tmp_path: Path) -> subprocess.Popen:
     log = open(tmp_path / "run.log", "wb")
     proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(free_port())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _wait_for(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 180,
+    _wait_for(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 600,
               "bot run to be ready")
     assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-2000:]
     return proc
