@@ -242,8 +242,8 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
                                        "credentials.yml", "--endpoints", "endpoints.yml", "--port", str(rasa_port),
                                        "--interface", "127.0.0.1"], env, log_dir / "rasa.log")
         procs.append(server.start())
-        ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0], 60) and _wait_http(
-            f"http://127.0.0.1:{rasa_port}/ready", procs[1], 120
+        ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0], 300) and _wait_http(
+            f"http://127.0.0.1:{rasa_port}/ready", procs[1], 600  # a busy machine loads the model slowly
         )
         if not ok:
             print("the bot did not start; the end of its logs:", file=sys.stderr)

@@ -90,7 +90,7 @@ def start_bot(
     database_url: str,
     env: Optional[Dict[str, str]] = None,
     action_endpoint_url: Optional[str] = None,
-    ready_timeout: float = 120,
+    ready_timeout: float = 300,
 ) -> BotProcesses:
     """Start an action server (unless ``action_endpoint_url`` points elsewhere) and a Rasa server."""
     workdir.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ def _start(tmp_path: Path) -> subprocess.Popen:
     log = open(tmp_path / "run.log", "wb")
     proc = subprocess.Popen([BOT, "run", "--port", str(free_port()), "--actions-port", str(free_port())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    eventually(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 180,
+    eventually(lambda: b"ready in" in (tmp_path / "run.log").read_bytes() or proc.poll() is not None, 300,
                what="bot run to be ready")
     assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-2000:]
     return proc

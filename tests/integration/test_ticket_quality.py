@@ -27,6 +27,8 @@ from tests.fakes.wechat import WeChatClient, new_msg_id, new_openid
 from tests.harness import BotProcesses, start_bot
 from tests.integration.records import seed
 
+pytestmark = pytest.mark.rasa  # drives the trained model through a running bot
+
 CORPUS = yaml.safe_load((Path(__file__).parent / "report_corpus.yml").read_text(encoding="utf-8"))["conversations"]
 
 # villages the corpus reports from that the known records do not have: one account each, so the
