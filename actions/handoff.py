@@ -64,18 +64,16 @@ def request_agent(s: Session, contact: Contact, tracker: Tracker, reason: str, d
         return []
     handoff = handoffs.request(s, tracker.sender_id, contact.channel, reason, contact=contact,
                                last_intent=_last_understood_intent(tracker))
-    utter(dispatcher, "utter_handoff_queued", ahead=handoffs.position(s, handoff) - 1)
+    # the same wording as utter_handoff_already: the customer's place, never "0 ahead" then "1st"
+    utter(dispatcher, "utter_handoff_queued", position=handoffs.position(s, handoff))
     return []
 
 
 def _last_understood_intent(tracker: Tracker) -> Optional[str]:
-    """The newest intent the bot understood (shown to the agent)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name and name not in ("nlu_fallback", "request_human"):
-                return name
-    return None
+    """What the customer came for, as the bot understood it (shown to the agent; decides routing)."""
+    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name")
+               for e in tracker.events if e.get("event") == "user"]
+    return handoffs.purpose_intent(intents)
 
 
 class ActionRequestHuman(DomainAction):

@@ -116,7 +116,8 @@ CONSOLE_INTENT_LABELS = {  # every intent of domain.yml (tests/unit/test_console
 }
 CONSOLE_HANDOFF_STATUS_LABELS = {"waiting": "等待中", "active": "人工服务中", "closed": "已结束"}
 CONSOLE_REASON_LABELS = {"asked": "客户要求转人工", "misunderstood": "连续两次未能理解", "complaint": "投诉"}
-CONSOLE_CHANNEL_LABELS = {"wechat": "微信", "sms": "短信", "rest": "测试接口", "console": "坐席"}
+CONSOLE_CHANNEL_LABELS = {"wechat": "微信", "sms": "短信", "rest": "测试接口", "console": "坐席",
+                          "demo_sms": "演示短信", "simulator": "微信模拟器"}
 CONSOLE_ROLE_LABELS = {"agent": "坐席", "supervisor": "班长", "admin": "管理员"}
 CONSOLE_AUTHOR_LABELS = {"customer": "客户", "bot": "机器人", "system": "系统通知", "agent": "坐席"}
 CONSOLE_PII_FIELD_LABELS = {"name": "户名", "phone": "电话"}
@@ -146,6 +147,7 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "staff.reset_password": "重置密码",
     "ticket.access": "查询工单",
     "ticket.create": "新建工单",
+    "ticket.description": "更正工单内容",
     "ticket.attach": "工单添加附件",
     "ticket.status": "工单状态变更",
 }
@@ -183,6 +185,7 @@ CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (chann
     "demo": "演示环境已送达",
 }
 CONSOLE_DELIVERY_PROBLEM = "消息已记录，但未能通过{channel}送达客户：{status}"
+CONSOLE_DELIVERY_PROBLEM_NO_CHANNEL = "消息已记录，但未能送达客户：{status}（该渠道无法主动发送）"
 CONSOLE_UI = {
     "page_title": "坐席工作台",
     "app_title": "国网涞源县供电公司 · 坐席工作台",
@@ -302,4 +305,20 @@ CONSOLE_UI = {
     "col_count": "次数",
     "score_n": "{n} 分",
     "agent_with_username": "{display_name}（{username}）",
+    "purpose_intent": "客户来意：{intent}",
+    "purpose_unknown": "未说明（直接要求人工）",
+    "ended_title": "近24小时已结束",
+    "new_waiting": "新客户等待接入：{customer}",
+    "title_waiting": "（{n}人等待）坐席工作台",
+    "save": "保存",
+    "correct_text": "更正内容",
+    "corrected_from": "{at} {actor} 更正，原为：{before}",
+    "ticket_address": "地点：{address}",
+    "location_is": "位置：{label}（{lat}, {lng}）",
+    "photo": "现场照片",
+    "photo_open": "查看现场照片",
+    "photo_ref": "现场照片（编号 {ref}）",
 }
+CONSOLE_CUSTOMER_BOUND = "{name} · 户号尾号{tail}"  # how the queue names a customer with a bound account
+CONSOLE_CUSTOMER_SMS = "短信客户 {phone}"  # an SMS customer without a bound account (masked phone)
+CONSOLE_CUSTOMER_UNBOUND = "{channel}客户（未绑定户号，{since}起咨询）"  # anyone else

@@ -372,6 +372,12 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def ticket_status(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.set_ticket_status, p, hid, ticket_no, _body(request)))
 
+    @bp.route("/api/conversations/<hid:int>/tickets/<ticket_no:str>/description", methods=["POST"])
+    @endpoint("ticket.update", write=True)
+    async def ticket_description(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.correct_ticket_description, p, hid, ticket_no,
+                                             _body(request)))
+
     @bp.route("/api/conversations/<hid:int>/reveal", methods=["POST"])
     @endpoint("pii.reveal", write=True)
     async def reveal(request: Request, p: Principal, hid: int) -> HTTPResponse:

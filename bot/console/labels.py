@@ -86,6 +86,7 @@ def delivery_problem(channel: str, status: str) -> str | None:
     """What the agent is told when a reply did not reach the customer; None when it did (or may yet)."""
     if status not in ("undeliverable", "failed", "undelivered"):
         return None
-    return messages.CONSOLE_DELIVERY_PROBLEM.format(
-        channel=messages.CONSOLE_CHANNEL_LABELS.get(channel, channel),
-        status=messages.CONSOLE_DELIVERY_LABELS.get(status, status))
+    wording = messages.CONSOLE_DELIVERY_LABELS.get(status, messages.CONSOLE_DELIVERY_LABELS["failed"])
+    if channel in messages.CONSOLE_CHANNEL_LABELS:
+        return messages.CONSOLE_DELIVERY_PROBLEM.format(channel=messages.CONSOLE_CHANNEL_LABELS[channel], status=wording)
+    return messages.CONSOLE_DELIVERY_PROBLEM_NO_CHANNEL.format(status=wording)

@@ -9,12 +9,13 @@ ownership, visibility), so no endpoint can forget a check. The business rules st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.clock import to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
@@ -28,12 +29,16 @@ from bot.domain.models import (
     Handoff,
     StaffUser,
     Ticket,
+    TicketAttachment,
     TranscriptEntry,
 )
 from bot.domain.pii import mask_name, mask_phone, redact_text
 from bot.messaging.deliver import Delivery
 
 MAX_REPLY = 500
+PREVIEW_CHARS = 40
+ENDED_WITHIN = timedelta(hours=24)
+TICKETS_SHOWN = 200  # every ticket of a customer, in practice  # how far back the queue lists ended conversations
 TRANSCRIPT_PAGE = 300
 REVEAL_FIELDS = ("name", "phone")
 
@@ -64,12 +69,32 @@ def _contact(s: Session, handoff: Handoff) -> Contact | None:
     return handoff.contact or contacts.by_sender(s, handoff.sender_id)
 
 
-def _customer(s: Session, handoff: Handoff) -> Dict[str, Any]:
-    """How the console names a customer: the masked name on a bound account, else the channel."""
+def _customer(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
+    """How the console names a customer, most useful first: the masked name and account tail of a
+    bound account; an SMS customer's masked phone; else the channel and since when they write to us."""
     contact = _contact(s, handoff)
     bound = bindings.bound_accounts(s, contact) if contact else []
     ref = handoff.sender_id.partition(":")[2][-4:]
-    return {"name": mask_name(bound[0].name) if bound else None, "ref": ref, "accounts": len(bound)}
+    channel = messages.CONSOLE_CHANNEL_LABELS.get(handoff.channel, handoff.channel)
+    if bound:
+        display = messages.CONSOLE_CUSTOMER_BOUND.format(name=mask_name(bound[0].name),
+                                                         tail=bound[0].account_no[-4:])
+    elif contact is not None and contact.channel == "sms":
+        display = messages.CONSOLE_CUSTOMER_SMS.format(phone=mask_phone(contact.external_id))
+    else:
+        since = contact.created_at if contact is not None else handoff.requested_at
+        display = messages.CONSOLE_CUSTOMER_UNBOUND.format(channel=channel, since=to_local(since).strftime("%m-%d"))
+    return {"name": mask_name(bound[0].name) if bound else None, "ref": ref, "accounts": len(bound),
+            "display": display}
+
+
+def _preview(s: Session, sender_id: str) -> Dict[str, Any] | None:
+    """The customer's newest message, masked and cut to a line, for the queue."""
+    entry = transcript.last(s, sender_id, "in")
+    if entry is None:
+        return None
+    text = redact_text(entry.text)
+    return {"text": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…", "at": _iso(entry.created_at)}
 
 
 def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
@@ -86,7 +111,8 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
         "closed_at": _iso(handoff.closed_at),
         "owner": handoff.owner.display_name if handoff.owner else None,
         "owner_username": handoff.owner.username if handoff.owner else None,
-        "customer": _customer(s, handoff),
+        "customer": _customer(s, handoff, now),
+        "last_message": _preview(s, handoff.sender_id),
     }
     if handoff.status == "waiting":
         data["position"] = handoffs.position(s, handoff)
@@ -94,13 +120,18 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
 
 
 def queue_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
-    """Waiting conversations (longest first) and the live ones this user may see."""
+    """Waiting conversations (longest first), the live ones this user may see, and those that ended in
+    the last 24 hours (an agent's own; all for those who see all conversations), newest first."""
     p.require("queue.view")
     now = now or utcnow()
-    live = handoffs.active(s) if p.can("conversation.view_all") else handoffs.active(s, owner=_user(s, p))
+    view_all = p.can("conversation.view_all")
+    owner = None if view_all else _user(s, p)
+    live = handoffs.active(s, owner=owner)
+    ended = handoffs.ended(s, since=now - ENDED_WITHIN, owner=owner)
     return {
         "waiting": [_handoff(s, h, now) for h in handoffs.queue(s)],
         "live": [_handoff(s, h, now) for h in live],
+        "ended": [_handoff(s, h, now) for h in ended],
         "now": _iso(now),
     }
 
@@ -127,10 +158,26 @@ def _entry(e: TranscriptEntry) -> Dict[str, Any]:
             "text": redact_text(e.text), "intent": e.intent}
 
 
+def _attachment(a: TicketAttachment) -> Dict[str, Any]:
+    """A photo (``url`` when it is a web address) or a location (``lat``, ``lng``, ``label``)."""
+    data: Dict[str, Any] = {"kind": a.kind, "at": _iso(a.created_at)}
+    if a.kind == "location":
+        coords, _, label = a.ref.partition(" ")
+        lat, _, lng = coords.partition(",")
+        data.update(lat=lat, lng=lng, label=label)
+    else:
+        data["url"] = a.ref if a.ref.startswith(("https://", "http://", "/")) else None
+        data["ref"] = a.ref
+    return data
+
+
 def _ticket(t: Ticket) -> Dict[str, Any]:
     return {"ticket_no": t.ticket_no, "type": t.type, "status": t.status, "created_at": _iso(t.created_at),
             "sla_deadline": _iso(t.sla_deadline), "account_no": t.account.account_no if t.account else None,
-            "description": redact_text(t.description or "")}
+            "address": t.address, "description": redact_text(t.description or ""),
+            "attachments": [_attachment(a) for a in t.attachments],
+            "corrections": [{"at": _iso(at), "actor": actor, "before": redact_text(before)}
+                            for at, actor, before in tickets.description_history(t)]}
 
 
 def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, Any]:
@@ -177,7 +224,7 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "handoff": _handoff(s, handoff, now),
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
         "accounts": [_account_summary(s, a, now) for a in bound],
-        "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=20)] if contact else [],
+        "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=TICKETS_SHOWN)] if contact else [],
         "transcript": [_entry(e) for e in entries],
     }
 
@@ -331,6 +378,26 @@ def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str,
         raise ConsoleError(404, "ticket_not_found")
     if ticket.status != status:
         tickets.set_status(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
+    return _ticket(ticket)
+
+
+def correct_ticket_description(s: Session, p: Principal, handoff_id: int, ticket_no: str,
+                               body: Dict[str, Any]) -> Dict[str, Any]:
+    """Correct the description of a ticket of the conversation's customer (``description``: the new
+    text, 1–2000 characters); the old text stays in the ticket's history, the change in the audit log."""
+    conv = owned(s, p, handoff_id, "ticket.update")
+    text = str(body.get("description") or "").strip()
+    if not text:
+        raise ConsoleError(400, "empty")
+    ticket = tickets.by_no(s, ticket_no)
+    handoff = s.get(Handoff, conv.handoff_id)
+    contact = _contact(s, handoff) if handoff else None
+    if ticket is None or contact is None or not tickets.visible_to(s, ticket, contact):
+        raise ConsoleError(404, "ticket_not_found")
+    if " ".join(text.split()) != (ticket.description or ""):
+        tickets.correct_description(s, ticket, text, p.actor)
+        s.flush()
+        s.refresh(ticket)
     return _ticket(ticket)
 
 

@@ -7,7 +7,7 @@ both win, in SQLite or PostgreSQL, whichever process they are served by.
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,24 @@ def staffed(hours: str, now: datetime | None = None) -> bool:
         return True
     t = to_local(now or utcnow()).time()
     return start <= t < end if start <= end else (t >= start or t < end)
+
+
+#: intents that say nothing about what the customer came for (manners, yes/no, asking for a person,
+#: what the bot did not understand): the console and routing look past them
+NOT_A_PURPOSE = frozenset({
+    "greet", "goodbye", "thank", "affirm", "deny", "inform", "out_of_scope", "request_human", "nlu_fallback",
+    "rate", "subscribe", "share_location", "share_image", "voice_unrecognized", "unsupported_message",
+})
+
+
+def purpose_intent(intents: Sequence[str | None]) -> str | None:
+    """What brought the customer: the newest intent of ``intents`` (oldest first, as the customer wrote
+    them) that names a business matter — ``["query_bill", "deny", "request_human"]`` → ``query_bill``;
+    ``["deny", "request_human"]`` (``算了`` then ``转人工``) → None, not ``deny``."""
+    for name in reversed(list(intents)):
+        if name and name not in NOT_A_PURPOSE:
+            return name
+    return None
 
 
 def open_for(s: Session, sender_id: str) -> Handoff | None:
@@ -88,6 +106,15 @@ def active(s: Session, owner: StaffUser | None = None) -> List[Handoff]:
     if owner is not None:
         q = q.where(Handoff.owner_id == owner.id)
     return list(s.scalars(q.order_by(Handoff.taken_at)))
+
+
+def ended(s: Session, since: datetime, owner: StaffUser | None = None, limit: int = 50) -> List[Handoff]:
+    """Conversations closed (handed back or ended) at or after ``since`` (UTC), newest first; only
+    ``owner``'s when given."""
+    q = select(Handoff).where(Handoff.status == "closed", Handoff.closed_at >= since)
+    if owner is not None:
+        q = q.where(Handoff.owner_id == owner.id)
+    return list(s.scalars(q.order_by(Handoff.closed_at.desc(), Handoff.id.desc()).limit(limit)))
 
 
 def position(s: Session, handoff: Handoff) -> int:

@@ -11,9 +11,11 @@ silently.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from bot.channels.common import in_thread
+from bot.config import get_settings
 from bot.db import session_scope
 from bot.domain import bindings, contacts
 from bot.messaging import outbox
@@ -23,11 +25,13 @@ logger = logging.getLogger(__name__)
 
 #: WeChat errors after which the customer can only be reached another way.
 WECHAT_UNREACHABLE = {45015, 45047, 43004}
+#: the openids of the demo's WeChat simulator (``/simulator/``): people trying the bot, not WeChat users
+SIMULATOR_OPENID = re.compile(r"^sim-[A-Za-z0-9]{6,40}$")
 
 
 @dataclass(frozen=True)
 class Delivery:
-    channel: str  # wechat | sms | demo_sms | none
+    channel: str  # wechat | sms | demo_sms | simulator | none
     status: str  # sent | queued | demo | suppressed | failed | undeliverable
     detail: str = ""
 
@@ -39,6 +43,11 @@ def _contact_info(sender_id: str):  # type: ignore[no-untyped-def]
             return None
         phones = [a.phone for a in bindings.bound_accounts(s, contact) if a.phone]
         return contact.id, contact.channel, contact.external_id, phones
+
+
+def _record_simulated(contact_id: int, openid: str, text: str, purpose: str) -> None:
+    with session_scope() as s:
+        outbox.record(s, "wechat", purpose, openid, text, status="demo", contact_id=contact_id)
 
 
 def _record_undeliverable(contact_id: int, channel: str, recipient: str, text: str, purpose: str, error: str) -> None:
@@ -53,6 +62,10 @@ async def send_to_conversation(sender_id: str, text: str, purpose: str = "reply"
         logger.warning("no contact for %s: message not delivered", sender_id)
         return Delivery("none", "undeliverable", "unknown conversation")
     contact_id, channel, external_id, phones = info
+    if channel == "wechat" and SIMULATOR_OPENID.match(external_id) and get_settings().simulator_enabled:
+        # the simulator page shows the conversation's transcript: that is where this customer reads it
+        await in_thread(_record_simulated, contact_id, external_id, text, purpose)
+        return Delivery("simulator", "demo")
     if channel == "wechat":
         from bot.messaging.wechat_api import get_wechat_client
 
@@ -75,4 +88,4 @@ async def send_to_conversation(sender_id: str, text: str, purpose: str = "reply"
     return Delivery("none", "undeliverable", f"{channel} has no push channel")
 
 
-__all__ = ["Delivery", "send_to_conversation", "WECHAT_UNREACHABLE"]
+__all__ = ["Delivery", "send_to_conversation", "WECHAT_UNREACHABLE", "SIMULATOR_OPENID"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot import messages
-from bot.console import labels
+from bot.console import canned, labels
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "bot" / "console" / "static"
@@ -102,3 +102,8 @@ def test_the_vendored_library_is_the_pinned_file_named_in_its_readme():
         assert f"`{path.name}`" in readme and digest in readme, path.name
     module = (VENDOR / "htm-preact-standalone.module.js").read_text(encoding="utf-8")
     assert "eval(" not in module and "new Function" not in module  # runs under script-src 'self'
+
+
+def test_canned_replies_speak_of_a_chat_not_a_phone_call():
+    replies = canned.load(ROOT / "bot" / "console" / "canned_replies.yml")
+    assert replies and not [r["title"] for r in replies if re.search("来电|致电|通话", r["text"])]

@@ -37,3 +37,20 @@ export function usePoll(fn, ms, deps) {
 
 export function time(iso) { return iso ? iso.slice(11, 19) : ""; }
 export function dateTime(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : ""; }
+
+let audio = null;
+
+/** Tell the agent someone needs them: the flash line and a short tone (Web Audio; no file, no inline code). */
+export function alertNew(text) {
+  flash(text);
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.08;
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.25);
+  } catch (e) { /* no sound before the page was clicked once: the flash and the title still tell */ }
+}

@@ -3,7 +3,7 @@
 import { html, useEffect, useRef, useState } from "../vendor/htm-preact-standalone.module.js";
 import { api } from "../api.js";
 import { choices, duration, label, t } from "../labels.js";
-import { can, flash, session, time, usePoll } from "../ui.js";
+import { alertNew, can, dateTime, flash, session, time, usePoll } from "../ui.js";
 
 const QUEUE_EVERY_MS = 1500;
 const TRANSCRIPT_EVERY_MS = 1000;
@@ -23,15 +23,16 @@ function QueueItem({ h, live, current, onOpen, onTake }) {
       </div>
       <div class="line small">
         <span class="reason">${label("reason", h.reason)}</span>
-        ${live ? html`<span class="owner">${t("owner_is", { owner: h.owner || "" })}</span>`
-          : html`<span class="wait">${t("waited_for", { time: duration(h.waited_s) })}</span>`}
+        ${h.status === "waiting" ? html`<span class="wait">${t("waited_for", { time: duration(h.waited_s) })}</span>`
+          : html`<span class="owner">${t("owner_is", { owner: h.owner || "" })}</span>`}
       </div>
-      <div class="line small muted intent">${t("last_intent", { intent: label("intent", h.last_intent) })}</div>
+      <div class="line small muted intent">${t("purpose_intent", { intent: h.last_intent ? label("intent", h.last_intent) : t("purpose_unknown") })}</div>
+      ${h.last_message ? html`<div class="line small preview">${h.last_message.text}</div>` : null}
       <div class="line">
         <button class="open" onClick=${() => onOpen(h.id)}>${t("open")}</button>
-        ${!live && can("conversation.take")
+        ${h.status === "waiting" && can("conversation.take")
           ? html`<button class="take" id=${"take-" + h.id} onClick=${() => onTake(h.id, false)}>${t("take")}</button>` : null}
-        ${live && can("conversation.takeover_any") && h.owner_username !== me.username
+        ${h.status === "active" && can("conversation.takeover_any") && h.owner_username !== me.username
           ? html`<button class="force" id=${"force-" + h.id} onClick=${() => onTake(h.id, true)}>${t("force_take")}</button>` : null}
       </div>
     </li>`;
@@ -75,7 +76,24 @@ function Account({ a, revealed, onReveal }) {
     </div>`;
 }
 
-function Ticket({ ticket, mine, onStatus }) {
+function Attachment({ a }) {
+  if (a.kind === "location") {
+    return html`<div class="attachment location">${t("location_is", { label: a.label || "", lat: a.lat, lng: a.lng })}</div>`;
+  }
+  if (a.url && a.url.startsWith("/")) {
+    return html`<div class="attachment photo"><a href=${a.url} target="_blank" rel="noopener"><img src=${a.url} alt=${t("photo")} /></a></div>`;
+  }
+  return html`<div class="attachment photo">${a.url
+    ? html`<a href=${a.url} target="_blank" rel="noopener noreferrer">${t("photo_open")}</a>` : t("photo_ref", { ref: a.ref })}</div>`;
+}
+
+function Ticket({ ticket, mine, onStatus, onCorrect }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(ticket.description || "");
+  const save = async (ev) => {
+    ev.preventDefault();
+    if (await onCorrect(ticket.ticket_no, text)) setEditing(false);
+  };
   return html`
     <li data-ticket=${ticket.ticket_no}>
       <div class="line"><strong>${ticket.ticket_no}</strong>
@@ -84,7 +102,18 @@ function Ticket({ ticket, mine, onStatus }) {
         ${mine ? html`<select class="ticket-status" value=${ticket.status} onChange=${(ev) => onStatus(ticket.ticket_no, ev.target.value)}>
           ${choices("ticket_status").map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select>` : null}
       </div>
-      <div class="line small muted">${ticket.description || ""}</div>
+      ${editing ? html`
+        <form class="ticket-edit" onSubmit=${save}>
+          <textarea class="ticket-text" rows="3" maxlength="2000" required value=${text} onInput=${(ev) => setText(ev.target.value)}></textarea>
+          <button type="submit" class="ticket-save">${t("save")}</button>
+          <button type="button" class="link" onClick=${() => setEditing(false)}>${t("cancel")}</button>
+        </form>`
+        : html`<div class="line small muted description">${ticket.description || ""}
+          ${mine ? html`<button class="link ticket-correct" onClick=${() => { setText(ticket.description || ""); setEditing(true); }}>${t("correct_text")}</button>` : null}</div>`}
+      ${ticket.address ? html`<div class="line small">${t("ticket_address", { address: ticket.address })}</div>` : null}
+      ${(ticket.attachments || []).map((a, i) => html`<${Attachment} key=${i} a=${a} />`)}
+      ${(ticket.corrections || []).length ? html`<ul class="corrections small muted">
+        ${ticket.corrections.map((c) => html`<li>${t("corrected_from", { at: dateTime(c.at), actor: c.actor, before: c.before })}</li>`)}</ul>` : null}
     </li>`;
 }
 
@@ -245,6 +274,14 @@ function Conversation({ id, onChanged }) {
       await load();
     } catch (e) { flash(e.message, true); }
   };
+  const correct = async (ticketNo, description) => {
+    try {
+      await api("POST", `/conversations/${id}/tickets/${encodeURIComponent(ticketNo)}/description`, { description });
+      flash(t("ticket_updated", { ticket_no: ticketNo }));
+      await load();
+      return true;
+    } catch (e) { flash(e.message, true); return false; }
+  };
   const reveal = async (reason) => {
     const q = ask;
     setAsk(null);
@@ -289,7 +326,7 @@ function Conversation({ id, onChanged }) {
           </div>
           <h3>${t("tickets")}</h3>
           <ul id="tickets" class="tickets">
-            ${view.tickets.length ? view.tickets.map((x) => html`<${Ticket} key=${x.ticket_no} ticket=${x} mine=${mine} onStatus=${setStatus} />`)
+            ${view.tickets.length ? view.tickets.map((x) => html`<${Ticket} key=${x.ticket_no} ticket=${x} mine=${mine} onStatus=${setStatus} onCorrect=${correct} />`)
               : html`<li class="muted">${t("none_word")}</li>`}
           </ul>
           ${mine ? html`<${TicketForm} accounts=${view.accounts} onCreate=${createTicket} />` : null}
@@ -300,10 +337,18 @@ function Conversation({ id, onChanged }) {
 }
 
 export function Conversations() {
-  const [queue, setQueue] = useState({ waiting: [], live: [] });
+  const [queue, setQueue] = useState({ waiting: [], live: [], ended: [] });
   const [current, setCurrent] = useState(null);
+  const seen = useRef(null); // ids of waiting conversations already announced (null before the first load)
   const refresh = async () => {
-    try { setQueue(await api("GET", "/queue")); } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
+    try {
+      const q = await api("GET", "/queue");
+      const fresh = seen.current === null ? [] : q.waiting.filter((h) => !seen.current.has(h.id));
+      seen.current = new Set(q.waiting.map((h) => h.id));
+      if (fresh.length) alertNew(t("new_waiting", { customer: customerLabel(fresh[0]), n: fresh.length }));
+      document.title = q.waiting.length ? t("title_waiting", { n: q.waiting.length }) : t("page_title");
+      setQueue(q);
+    } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
   };
   usePoll(refresh, QUEUE_EVERY_MS);
   const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
@@ -326,6 +371,10 @@ export function Conversations() {
       <h2 id="live-title">${t(can("conversation.view_all") ? "live_all" : "live_mine")}</h2>
       <ul id="queue-live" class="items">
         ${queue.live.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${true} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
+      </ul>
+      <h2 id="ended-title">${t("ended_title")}</h2>
+      <ul id="queue-ended" class="items ended">
+        ${(queue.ended || []).map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
       </ul>
     </aside>
     ${current === null
