@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.domain import handoffs, tickets
+from bot.domain import handoffs, routing, tickets
 from bot.domain.models import Contact, Ticket
 from bot.nlu.normalize import to_halfwidth
 
@@ -62,8 +62,11 @@ def request_agent(s: Session, contact: Contact, tracker: Tracker, reason: str, d
     if existing is not None:
         utter(dispatcher, "utter_handoff_already", position=handoffs.position(s, existing))
         return []
+    intent = _last_understood_intent(tracker)
+    key_customer = routing.key_customer_reason(s, contact) is not None
+    group = routing.open_group(routing.group_for(intent, reason, key_customer), settings.console_group_hours)
     handoff = handoffs.request(s, tracker.sender_id, contact.channel, reason, contact=contact,
-                               last_intent=_last_understood_intent(tracker))
+                               last_intent=intent, skill_group=group, key_customer=key_customer)
     # the same wording as utter_handoff_already: the customer's place, never "0 ahead" then "1st"
     utter(dispatcher, "utter_handoff_queued", position=handoffs.position(s, handoff))
     return []

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Dict, Mapping
 
 #: The repository root (``bot/`` lives directly under it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ class Settings:
     simulator_enabled: bool = False
     rest_channel_enabled: bool = False
     console_hours: str = "08:00-20:00"
+    console_group_hours: Dict[str, str] = field(default_factory=dict)  # skill group -> "HH:MM-HH:MM"
     console_cookie_secure: bool = True
     console_session_idle_minutes: int = 30
     console_session_max_hours: int = 12
@@ -76,6 +78,24 @@ class Settings:
     @property
     def wechat_api_configured(self) -> bool:
         return bool(self.wechat_appid and self.wechat_secret)
+
+
+_GROUP_HOURS = re.compile(r"^([a-z_]+)=(\d{2}:\d{2}-\d{2}:\d{2})$")
+
+
+def _group_hours(value: str | None) -> Dict[str, str]:
+    """``CONSOLE_GROUP_HOURS``: ``business=08:30-17:30;complaints=09:00-18:00`` (Asia/Shanghai, inside
+    CONSOLE_HOURS; groups not listed keep CONSOLE_HOURS)."""
+    hours: Dict[str, str] = {}
+    for part in (value or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        m = _GROUP_HOURS.match(part)
+        if not m:
+            raise ValueError(f"CONSOLE_GROUP_HOURS: {part!r} is not group=HH:MM-HH:MM")
+        hours[m.group(1)] = m.group(2)
+    return hours
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -114,6 +134,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         simulator_enabled=_flag(get("SIMULATOR_ENABLED"), False),
         rest_channel_enabled=_flag(get("REST_CHANNEL_ENABLED"), False),
         console_hours=get("CONSOLE_HOURS") or defaults.console_hours,
+        console_group_hours=_group_hours(get("CONSOLE_GROUP_HOURS")),
         console_cookie_secure=_flag(get("CONSOLE_COOKIE_SECURE"), True),
         console_session_idle_minutes=int(get("CONSOLE_SESSION_IDLE_MINUTES") or defaults.console_session_idle_minutes),
         console_session_max_hours=int(get("CONSOLE_SESSION_MAX_HOURS") or defaults.console_session_max_hours),

@@ -56,6 +56,7 @@ CONSOLE_ERRORS = {
     "account_required": "请选择户号",
     "no_such_staff": "没有这个用户",
     "self": "不能停用自己的账号",
+    "bad_presence": "坐席状态不正确",
     "login_throttled": "尝试次数过多，请稍后再试",
     "login_expired": "页面已过期，请重新登录",
     "login_failed": "用户名或密码错误",
@@ -146,6 +147,7 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "staff.disable": "停用人员",
     "staff.reset_password": "重置密码",
     "ticket.access": "查询工单",
+    "staff.presence": "坐席状态变更",
     "ticket.create": "新建工单",
     "ticket.description": "更正工单内容",
     "ticket.attach": "工单添加附件",
@@ -174,6 +176,8 @@ CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unk
     "force": "强制接管",
     "previous_owner": "原坐席",
     "forced": "强制接管",
+    "presence": "状态",
+    "auto_assign": "自动分配",
 }
 CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (channel/status of the outbox)
     "delivered": "已送达",
@@ -318,7 +322,15 @@ CONSOLE_UI = {
     "photo": "现场照片",
     "photo_open": "查看现场照片",
     "photo_ref": "现场照片（编号 {ref}）",
+    "presence_label": "我的状态",
+    "auto_assign_label": "自动分配会话",
+    "auto_assigned": "已为您自动分配会话：{customer}",
+    "key_customer_tag": "重点关爱",
+    "key_customer_banner": "重点关爱客户：{reason}。请耐心、放慢语速，必要时主动回电。",
 }
+CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
+                              "business": "业扩报装组", "senior": "重点关爱组"}
+CONSOLE_PRESENCE_LABELS = {"online": "在线", "busy": "忙碌", "away": "离开"}
 CONSOLE_CUSTOMER_BOUND = "{name} · 户号尾号{tail}"  # how the queue names a customer with a bound account
 CONSOLE_CUSTOMER_SMS = "短信客户 {phone}"  # an SMS customer without a bound account (masked phone)
 CONSOLE_CUSTOMER_UNBOUND = "{channel}客户（未绑定户号，{since}起咨询）"  # anyone else

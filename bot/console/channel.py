@@ -291,7 +291,25 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     @bp.route("/api/queue", methods=["GET"])
     @endpoint("queue.view")
     async def queue(request: Request, p: Principal) -> HTTPResponse:
-        return response.json(await in_thread(_unit, service.queue_view, p))
+        # an agent taking conversations automatically gets the next one routing gives them, as a take
+        conv = await in_thread(_unit, service.auto_assign, p)
+        assigned = None
+        if conv is not None:
+            agent = request.app.ctx.agent
+            await tracker.pause(agent, conv.sender_id)
+            await _notify(agent, conv, messages.CONSOLE_TAKEOVER)
+            assigned = conv.handoff_id
+        return response.json({**await in_thread(_unit, service.queue_view, p), "assigned": assigned})
+
+    @bp.route("/api/me/routing", methods=["GET"])
+    @endpoint("queue.view")
+    async def my_routing(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.my_routing, p))
+
+    @bp.route("/api/me/routing", methods=["POST"])
+    @endpoint("conversation.take", write=True)
+    async def set_my_routing(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.set_my_routing, p, _body(request)))
 
     @bp.route("/api/canned", methods=["GET"])
     @endpoint("conversation.reply")

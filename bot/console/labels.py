@@ -32,6 +32,8 @@ def all_labels() -> Dict[str, Any]:
         "audit_outcome": messages.CONSOLE_AUDIT_OUTCOME_LABELS,
         "delivery": messages.CONSOLE_DELIVERY_LABELS,
         "errors": messages.CONSOLE_ERRORS,
+        "skill_group": messages.CONSOLE_SKILL_GROUP_LABELS,
+        "presence": messages.CONSOLE_PRESENCE_LABELS,
         "ui": messages.CONSOLE_UI,
     }
 

@@ -19,7 +19,7 @@ from bot import messages
 from bot.clock import to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
-from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
+from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, routing, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError
 from bot.domain.models import (
     TICKET_STATUSES,
@@ -113,6 +113,9 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
         "owner_username": handoff.owner.username if handoff.owner else None,
         "customer": _customer(s, handoff, now),
         "last_message": _preview(s, handoff.sender_id),
+        "skill_group": handoff.skill_group,
+        "key_customer": bool(handoff.key_customer),
+        "key_customer_reason": routing.key_customer_reason(s, _contact(s, handoff)) if handoff.key_customer else None,
     }
     if handoff.status == "waiting":
         data["position"] = handoffs.position(s, handoff)
@@ -134,6 +137,44 @@ def queue_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[st
         "ended": [_handoff(s, h, now) for h in ended],
         "now": _iso(now),
     }
+
+
+def my_routing(s: Session, p: Principal) -> Dict[str, Any]:
+    """The signed-in user's routing settings: presence, auto-assignment, groups, capacity."""
+    user = _user(s, p)
+    return {"presence": user.presence, "auto_assign": bool(user.auto_assign), "max_chats": user.max_chats,
+            "skill_groups": [g for g in (user.skill_groups or "").split(",") if g]}
+
+
+def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Set one's presence (online | busy | away) and whether to be given conversations automatically."""
+    p.require("conversation.take")
+    user = _user(s, p)
+    if "presence" in body:
+        presence = str(body.get("presence") or "")
+        if presence not in routing.PRESENCES:
+            raise ConsoleError(400, "bad_presence")
+        user.presence = presence
+    if "auto_assign" in body:
+        user.auto_assign = bool(body.get("auto_assign"))
+    audit.record(s, p.actor, "staff.presence", "staff", user.username, presence=user.presence,
+                 auto_assign=bool(user.auto_assign))
+    return my_routing(s, p)
+
+
+def auto_assign(s: Session, p: Principal) -> Conversation | None:
+    """Give the signed-in agent their next conversation when they take conversations automatically
+    (online, with room): routing decides (key customers first, returning customer's agent, least loaded)."""
+    if not p.can("conversation.take"):
+        return None
+    user = _user(s, p)
+    if not user.auto_assign or user.presence != "online":
+        return None
+    candidates = list(s.scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.auto_assign.is_(True))))
+    handoff = routing.assign_next(s, user, candidates)
+    if handoff is None:
+        return None
+    return Conversation(handoff.id, handoff.sender_id, handoff.channel, notify=True)
 
 
 def _user(s: Session, p: Principal) -> StaffUser:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import List, Sequence, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,15 +76,19 @@ def request(
     contact: Contact | None = None,
     last_intent: str | None = None,
     now: datetime | None = None,
+    skill_group: str | None = None,
+    key_customer: bool = False,
 ) -> Handoff:
-    """Put the conversation in the queue (or return its open handoff)."""
+    """Put the conversation in the queue (or return its open handoff); ``skill_group`` and
+    ``key_customer`` as :mod:`bot.domain.routing` decided them."""
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
     existing = open_for(s, sender_id)
     if existing is not None:
         return existing
     handoff = Handoff(sender_id=sender_id, channel=channel, reason=reason, contact_id=contact.id if contact else None,
-                      last_intent=last_intent, requested_at=now or utcnow(), status="waiting")
+                      last_intent=last_intent, requested_at=now or utcnow(), status="waiting",
+                      skill_group=skill_group, key_customer=key_customer)
     try:
         with s.begin_nested():
             s.add(handoff)
@@ -97,8 +101,10 @@ def request(
 
 
 def queue(s: Session) -> List[Handoff]:
-    """Waiting conversations, longest-waiting first."""
-    return list(s.scalars(select(Handoff).where(Handoff.status == "waiting").order_by(Handoff.requested_at, Handoff.id)))
+    """Waiting conversations in the order they are served: key customers (重点关爱客户) first, then
+    longest-waiting first."""
+    return list(s.scalars(select(Handoff).where(Handoff.status == "waiting")
+                          .order_by(Handoff.key_customer.desc(), Handoff.requested_at, Handoff.id)))
 
 
 def active(s: Session, owner: StaffUser | None = None) -> List[Handoff]:
@@ -118,12 +124,12 @@ def ended(s: Session, since: datetime, owner: StaffUser | None = None, limit: in
 
 
 def position(s: Session, handoff: Handoff) -> int:
-    """1-based place in the queue."""
-    ahead = s.scalar(
-        select(func.count())
-        .select_from(Handoff)
-        .where(Handoff.status == "waiting", Handoff.requested_at <= handoff.requested_at, Handoff.id < handoff.id)
-    )
+    """1-based place in the queue (key customers go first, see :func:`queue`)."""
+    earlier = and_(Handoff.key_customer.is_(bool(handoff.key_customer)), Handoff.requested_at <= handoff.requested_at,
+                   Handoff.id < handoff.id)
+    if not handoff.key_customer:
+        earlier = or_(Handoff.key_customer.is_(True), earlier)
+    ahead = s.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "waiting", earlier))
     return int(ahead or 0) + 1
 
 

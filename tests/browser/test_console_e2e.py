@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.db import session_scope
 from bot.domain import contacts, handoffs, staff, transcript
+from bot.domain.models import Account, Binding
 from tests.fakes.wechat import FakeWeChatApi, WeChatClient, eventually, new_openid
 from tests.integration.conftest import bot, records_db  # noqa: F401  (the running bot and its records)
 from tests.integration.test_console_http import waiting
@@ -81,7 +82,9 @@ def test_agent_takes_over_a_wechat_conversation_and_hands_it_back(bot, records_d
 
     # takes it over: the customer hears an agent joined, the transcript shows what was said so far
     page.click(f"#take-{hid}")
-    expect(page.locator("#conv-status")).to_have_text("人工服务中")
+    # taking over pauses the bot and tells the customer through WeChat before it answers (the first
+    # WeChat call of the session also fetches a token): allow it the time the other WeChat steps get
+    expect(page.locator("#conv-status")).to_have_text("人工服务中", timeout=15_000)
     expect(page.locator("#transcript")).to_contain_text("转人工")
     fake_wechat_api.wait_for(lambda: any("人工客服已为您接入" in t for t in texts_to(fake_wechat_api, openid)))
 
@@ -261,3 +264,68 @@ def test_an_agent_corrects_a_complaints_text_and_sees_its_history(bot, records_d
     ticket.locator(".ticket-save").click()
     expect(ticket.locator(".description")).to_contain_text("抄表员连续三个月估抄电量，要求核实")
     expect(ticket.locator(".corrections")).to_contain_text("原为：我要投诉")
+
+
+# ---------------------------------------------------------------------- routing, 重点关爱客户 (issue 15)
+
+
+def routed_customer(records_db: str, group: str, key_reason: str | None = None) -> int:  # noqa: F811
+    """A simulator customer waiting for an agent of ``group``, as the dialogue queues them; with
+    ``key_reason``, bound to an account flagged 重点关爱客户."""
+    openid = f"sim-{uuid.uuid4().hex[:12]}"
+    with session_scope(records_db) as s:
+        contact = contacts.get_or_create(s, "wechat", openid)
+        transcript.append(s, contact.sender_id, "wechat", "in", "customer", "转人工")
+        if key_reason:
+            account = Account(account_no=f"59{uuid.uuid4().int % 10**8:08d}", name="王大爷", address="城关镇东关村",
+                              township="城关镇", area_type="urban", category="residential", tariff="tiered", key_customer=True,
+                              key_customer_reason=key_reason)
+            s.add(account)
+            s.flush()
+            s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
+        handoff = handoffs.request(s, contact.sender_id, "wechat", "asked", contact=contact, last_intent=None,
+                                   skill_group=group, key_customer=bool(key_reason))
+        return handoff.id
+
+
+def test_conversations_are_routed_by_group_and_auto_assigned_within_capacity(bot, records_db, browser):  # noqa: F811
+    names = {g: f"e2e_{g}_{uuid.uuid4().hex[:6]}" for g in ("repair", "billing")}
+    with session_scope(records_db) as s:
+        for group, name in names.items():
+            user, _ = staff.add(s, name, "agent", PASSWORD, display_name=name)
+            user.skill_groups, user.max_chats = group, 1
+    pages = {}
+    for group, name in names.items():
+        pages[group] = browser.new_context(locale="zh-CN").new_page()
+        sign_in(pages[group], bot.url, name)
+        pages[group].check("#auto-assign")
+    try:
+        first = routed_customer(records_db, "repair")
+        second = routed_customer(records_db, "repair")
+        repair, billing = pages["repair"], pages["billing"]
+        # the repair agent's console opens the first repair conversation by itself; the billing agent gets none
+        expect(repair.locator("#conversation")).to_have_attribute("data-handoff", str(first), timeout=15_000)
+        expect(repair.locator("#conv-status")).to_have_text("人工服务中")
+        # capacity 1: the second waits, shown with its group, until the agent has room
+        expect(billing.locator(f"#queue-waiting #handoff-{second}")).to_contain_text("故障报修组")
+        expect(billing.locator("#conversation")).to_have_count(0)
+        repair.click("#conv-handback")
+        expect(repair.locator("#conversation")).to_have_attribute("data-handoff", str(second), timeout=15_000)
+    finally:
+        for p in pages.values():
+            p.context.close()
+
+
+def test_a_flagged_elderly_customer_jumps_the_queue_and_the_agent_sees_a_banner(bot, records_db, page):  # noqa: F811
+    agent = f"e2e_care_{uuid.uuid4().hex[:6]}"
+    with session_scope(records_db) as s:
+        staff.add(s, agent, "agent", PASSWORD, display_name="小孙")
+    earlier = routed_customer(records_db, "billing")
+    elderly = routed_customer(records_db, "senior", key_reason="独居老人，听力不好")
+    sign_in(page, bot.url, agent)
+    first = page.locator("#queue-waiting .item").first
+    expect(first).to_have_attribute("id", f"handoff-{elderly}")
+    expect(first).to_contain_text("重点关爱")
+    expect(page.locator(f"#handoff-{earlier}")).to_be_visible()
+    page.click(f"#take-{elderly}")
+    expect(page.locator("#key-customer-banner")).to_contain_text("独居老人，听力不好", timeout=15_000)

@@ -253,6 +253,16 @@ def test_the_agent_sees_what_brought_the_customer_not_the_no_before_asking_for_a
     with session_scope() as s:
         assert s.scalar(select(Handoff.last_intent).where(Handoff.sender_id == customer.sender_id)) == "query_bill"
         assert s.scalar(select(Handoff.last_intent).where(Handoff.sender_id == other.sender_id)) is None
+        # the same intent routes the conversation: to the billing group; nothing said → the general counter
+        assert s.scalar(select(Handoff.skill_group).where(Handoff.sender_id == customer.sender_id)) == "billing"
+
+
+def test_a_customer_reporting_an_outage_is_routed_to_the_repair_group(customer):
+    customer.tracker("俺家停电了", "report_outage")
+    customer.run(ActionRequestHuman(), "转人工", "request_human")
+    with session_scope() as s:
+        assert s.scalar(select(Handoff.skill_group)) == "repair"
+        assert s.scalar(select(Handoff.key_customer)) is False
 
 
 def test_outside_staffed_hours_a_call_back_ticket_is_recorded(customer, monkeypatch):

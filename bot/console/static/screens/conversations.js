@@ -22,6 +22,10 @@ function QueueItem({ h, live, current, onOpen, onTake }) {
         <span class="tag">${label("channel", h.channel)}</span>
       </div>
       <div class="line small">
+        ${h.key_customer ? html`<span class="tag key-customer">${t("key_customer_tag")}</span>` : null}
+        ${h.skill_group ? html`<span class="tag group" data-group=${h.skill_group}>${label("skill_group", h.skill_group)}</span>` : null}
+      </div>
+      <div class="line small">
         <span class="reason">${label("reason", h.reason)}</span>
         ${h.status === "waiting" ? html`<span class="wait">${t("waited_for", { time: duration(h.waited_s) })}</span>`
           : html`<span class="owner">${t("owner_is", { owner: h.owner || "" })}</span>`}
@@ -312,6 +316,7 @@ function Conversation({ id, onChanged }) {
           ${mine ? html`<button id="conv-close" onClick=${() => finish("close")}>${t("close_and_rate")}</button>` : null}
         </div>
       </div>
+      ${h.key_customer ? html`<p id="key-customer-banner" class="banner">${t("key_customer_banner", { reason: h.key_customer_reason || label("skill_group", "senior") })}</p>` : null}
       <div class="conv-body">
         <div class="chat">
           <${Transcript} entries=${entries} />
@@ -336,9 +341,27 @@ function Conversation({ id, onChanged }) {
     </main>`;
 }
 
+function Routing() {
+  const [mine, setMine] = useState(null);
+  useEffect(() => { api("GET", "/me/routing").then(setMine).catch((e) => flash(e.message, true)); }, []);
+  const change = async (body) => {
+    try { setMine(await api("POST", "/me/routing", body)); } catch (e) { flash(e.message, true); }
+  };
+  if (!mine) return null;
+  return html`
+    <div class="routing line small">
+      <label>${t("presence_label")}
+        <select id="presence" value=${mine.presence} onChange=${(ev) => change({ presence: ev.target.value })}>
+          ${choices("presence").map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select></label>
+      <label><input id="auto-assign" type="checkbox" checked=${mine.auto_assign}
+        onChange=${(ev) => change({ auto_assign: ev.target.checked })} />${t("auto_assign_label")}</label>
+    </div>`;
+}
+
 export function Conversations() {
   const [queue, setQueue] = useState({ waiting: [], live: [], ended: [] });
   const [current, setCurrent] = useState(null);
+  const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
   const seen = useRef(null); // ids of waiting conversations already announced (null before the first load)
   const refresh = async () => {
     try {
@@ -346,12 +369,17 @@ export function Conversations() {
       const fresh = seen.current === null ? [] : q.waiting.filter((h) => !seen.current.has(h.id));
       seen.current = new Set(q.waiting.map((h) => h.id));
       if (fresh.length) alertNew(t("new_waiting", { customer: customerLabel(fresh[0]), n: fresh.length }));
+      if (q.assigned) {
+        const mine = q.live.find((h) => h.id === q.assigned);
+        alertNew(t("auto_assigned", { customer: mine ? customerLabel(mine) : "" }));
+        setCurrent(q.assigned);
+        setOpened((n) => n + 1);
+      }
       document.title = q.waiting.length ? t("title_waiting", { n: q.waiting.length }) : t("page_title");
       setQueue(q);
     } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
   };
   usePoll(refresh, QUEUE_EVERY_MS);
-  const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
   const take = async (id, force) => {
     try {
       await api("POST", `/conversations/${id}/take`, { force });
@@ -364,6 +392,7 @@ export function Conversations() {
   const changed = (id) => { if (id === null) setCurrent(null); refresh(); };
   return html`
     <aside class="queue">
+      ${can("conversation.take") ? html`<${Routing} />` : null}
       <h2>${t("waiting_title")} <span id="waiting-count" class="count">${queue.waiting.length}</span></h2>
       <ul id="queue-waiting" class="items">
         ${queue.waiting.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
