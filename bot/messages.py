@@ -57,6 +57,9 @@ CONSOLE_ERRORS = {
     "no_such_staff": "没有这个用户",
     "self": "不能停用自己的账号",
     "bad_presence": "坐席状态不正确",
+    "bad_note": "备注类型不正确",
+    "note_required": "转接时请写明转接说明",
+    "bad_target": "请选择要转给的坐席或业务组",
     "login_throttled": "尝试次数过多，请稍后再试",
     "login_expired": "页面已过期，请重新登录",
     "login_failed": "用户名或密码错误",
@@ -148,6 +151,9 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "staff.reset_password": "重置密码",
     "ticket.access": "查询工单",
     "staff.presence": "坐席状态变更",
+    "conversation.note": "内部备注",
+    "conversation.whisper": "班长提示",
+    "conversation.transfer": "转接会话",
     "ticket.create": "新建工单",
     "ticket.description": "更正工单内容",
     "ticket.attach": "工单添加附件",
@@ -178,6 +184,7 @@ CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unk
     "forced": "强制接管",
     "presence": "状态",
     "auto_assign": "自动分配",
+    "to": "转给",
 }
 CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (channel/status of the outbox)
     "delivered": "已送达",
@@ -326,11 +333,23 @@ CONSOLE_UI = {
     "auto_assign_label": "自动分配会话",
     "auto_assigned": "已为您自动分配会话：{customer}",
     "key_customer_tag": "重点关爱",
+    "notes_title": "内部备注（客户看不到）",
+    "note_placeholder": "写给同事的备注，不会发给客户",
+    "add_note": "添加备注",
+    "whisper": "提示坐席",
+    "transfer_title": "转接",
+    "transfer_to_agent": "转给坐席…",
+    "transfer_to_group": "或转给业务组…",
+    "transfer_note": "转接说明（接手的坐席会看到）",
+    "transfer": "转接",
+    "transferred": "会话已转接",
+    "agent_choice": "{display_name}（{presence}，{load}/{max_chats}）",
     "key_customer_banner": "重点关爱客户：{reason}。请耐心、放慢语速，必要时主动回电。",
 }
 CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
                               "business": "业扩报装组", "senior": "重点关爱组"}
 CONSOLE_PRESENCE_LABELS = {"online": "在线", "busy": "忙碌", "away": "离开"}
+CONSOLE_NOTE_KIND_LABELS = {"note": "内部备注", "whisper": "班长提示", "transfer": "转接说明"}
 CONSOLE_CUSTOMER_BOUND = "{name} · 户号尾号{tail}"  # how the queue names a customer with a bound account
 CONSOLE_CUSTOMER_SMS = "短信客户 {phone}"  # an SMS customer without a bound account (masked phone)
 CONSOLE_CUSTOMER_UNBOUND = "{channel}客户（未绑定户号，{since}起咨询）"  # anyone else

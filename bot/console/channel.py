@@ -396,6 +396,23 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json(await in_thread(_unit, service.correct_ticket_description, p, hid, ticket_no,
                                              _body(request)))
 
+    @bp.route("/api/conversations/<hid:int>/notes", methods=["POST"])
+    @endpoint("queue.view", write=True)
+    async def add_note(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.add_note, p, hid, _body(request)), status=201)
+
+    @bp.route("/api/agents", methods=["GET"])
+    @endpoint("conversation.reply")
+    async def agents(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.agents_view, p))
+
+    @bp.route("/api/conversations/<hid:int>/transfer", methods=["POST"])
+    @endpoint("conversation.reply", write=True)
+    async def transfer(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        # the bot stays paused: the conversation stays with people, only the person changes
+        conv = await in_thread(_unit, service.transfer, p, hid, _body(request))
+        return response.json({"handoff_id": conv.handoff_id, "transferred": True})
+
     @bp.route("/api/conversations/<hid:int>/reveal", methods=["POST"])
     @endpoint("pii.reveal", write=True)
     async def reveal(request: Request, p: Principal, hid: int) -> HTTPResponse:

@@ -34,6 +34,7 @@ def all_labels() -> Dict[str, Any]:
         "errors": messages.CONSOLE_ERRORS,
         "skill_group": messages.CONSOLE_SKILL_GROUP_LABELS,
         "presence": messages.CONSOLE_PRESENCE_LABELS,
+        "note_kind": messages.CONSOLE_NOTE_KIND_LABELS,
         "ui": messages.CONSOLE_UI,
     }
 

@@ -25,6 +25,7 @@ from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    ConsoleNote,
     Contact,
     Handoff,
     StaffUser,
@@ -193,6 +194,10 @@ def _visible(s: Session, p: Principal, handoff_id: int) -> Handoff:
     return handoff
 
 
+def _note(n: ConsoleNote) -> Dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "author": n.author, "at": _iso(n.created_at), "text": redact_text(n.text)}
+
+
 def _entry(e: TranscriptEntry) -> Dict[str, Any]:
     # customers sometimes type phone or ID numbers: the console shows them masked like everything else
     return {"id": e.id, "at": _iso(e.created_at), "direction": e.direction, "author": e.author,
@@ -267,6 +272,7 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "accounts": [_account_summary(s, a, now) for a in bound],
         "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=TICKETS_SHOWN)] if contact else [],
         "transcript": [_entry(e) for e in entries],
+        "notes": [_note(n) for n in handoffs.notes(s, handoff)],
     }
 
 
@@ -285,6 +291,7 @@ def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -
         "owner": handoff.owner.display_name if handoff.owner else None,
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
         "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id)],
+        "notes": [_note(n) for n in handoffs.notes(s, handoff)],
     }
 
 
@@ -371,6 +378,60 @@ def finish(s: Session, p: Principal, handoff_id: int, kind: str) -> Conversation
     conv = owned(s, p, handoff_id, f"conversation.{kind}")
     try:
         handoffs.finish(s, handoff_id, _user(s, p), kind)
+    except HandoffError as exc:
+        raise handoff_error(exc) from None
+    return conv
+
+
+def add_note(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
+    """An internal note (``kind`` ``note``: by the owner or a supervisor) or a whisper to the agent
+    (``whisper``: supervisors, on a live conversation). Never sent to the customer."""
+    kind = str(body.get("kind") or "note")
+    text = str(body.get("text") or "").strip()
+    if not text:
+        raise ConsoleError(400, "empty")
+    handoff = _visible(s, p, handoff_id)
+    if kind == "whisper":
+        p.require("conversation.takeover_any")
+        if handoff.status != "active":
+            raise ConsoleError(409, "not_taken")
+    elif kind == "note":
+        if not (p.can("conversation.view_all") or (handoff.status == "active" and handoff.owner_id == p.id)):
+            raise ConsoleError(403, "not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    else:
+        raise ConsoleError(400, "bad_note")
+    return _note(handoffs.add_note(s, handoff, _user(s, p), kind, text))
+
+
+def agents_view(s: Session, p: Principal) -> Dict[str, Any]:
+    """Colleagues one can transfer to: active agents and supervisors with presence, groups and load."""
+    p.require("conversation.reply")
+    load = routing.loads(s)
+    people = s.scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role.in_(("agent", "supervisor")))
+                       .order_by(StaffUser.username))
+    return {"agents": [{"username": u.username, "display_name": u.display_name, "presence": u.presence,
+                        "load": load.get(u.id, 0), "max_chats": u.max_chats,
+                        "skill_groups": [g for g in (u.skill_groups or "").split(",") if g]} for u in people]}
+
+
+def transfer(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Conversation:
+    """Pass the conversation one owns to a colleague (``to_agent``: username) or a skill group
+    (``to_group``), with a ``note`` the next agent reads."""
+    conv = owned(s, p, handoff_id, "conversation.reply")
+    note = str(body.get("note") or "").strip()
+    if not note:
+        raise ConsoleError(400, "note_required")
+    to_agent = to_group = None
+    if body.get("to_agent"):
+        to_agent = staff.get(s, str(body["to_agent"]))
+        if to_agent is None or not to_agent.active or to_agent.id == p.id:
+            raise ConsoleError(400, "bad_target")
+    elif str(body.get("to_group") or "") in routing.GROUPS:
+        to_group = str(body["to_group"])
+    else:
+        raise ConsoleError(400, "bad_target")
+    try:
+        handoffs.transfer(s, handoff_id, _user(s, p), note, to_agent=to_agent, to_group=to_group)
     except HandoffError as exc:
         raise handoff_error(exc) from None
     return conv

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import to_local, utcnow
 from bot.domain import audit
-from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
+from bot.domain.models import ConsoleNote, Contact, Handoff, SatisfactionRating, StaffUser
 
 REASONS = ("asked", "misunderstood", "complaint")
 OPEN = ("waiting", "active")
@@ -189,6 +189,56 @@ def finish(s: Session, handoff_id: int, staff: StaffUser, kind: str, now: dateti
         raise HandoffError("not_owner")
     s.refresh(handoff)
     audit.record(s, f"staff:{staff.username}", f"conversation.{kind}", "conversation", handoff.sender_id, now=now)
+    return handoff
+
+
+NOTE_KINDS = ("note", "whisper", "transfer")
+
+
+def add_note(s: Session, handoff: Handoff, staff: StaffUser, kind: str, text: str,
+             now: datetime | None = None) -> ConsoleNote:
+    """A note staff write for each other about a conversation (``note``: internal, ``whisper``: a
+    supervisor to the agent, ``transfer``: why it was passed on). Never sent to the customer.
+    ``ValueError`` on an unknown kind or an empty text."""
+    text = str(text or "").strip()[:1000]
+    if kind not in NOTE_KINDS or not text:
+        raise ValueError("bad note")
+    note = ConsoleNote(handoff_id=handoff.id, kind=kind, author=f"staff:{staff.username}", text=text,
+                       created_at=now or utcnow())
+    s.add(note)
+    s.flush()
+    audit.record(s, f"staff:{staff.username}", f"conversation.{kind}", "conversation", handoff.sender_id, now=now,
+                 chars=len(text))
+    return note
+
+
+def notes(s: Session, handoff: Handoff) -> List[ConsoleNote]:
+    """The conversation's staff notes, oldest first (every hand-over of the same customer)."""
+    q = (select(ConsoleNote).join(Handoff, Handoff.id == ConsoleNote.handoff_id)
+         .where(Handoff.sender_id == handoff.sender_id).order_by(ConsoleNote.id))
+    return list(s.scalars(q))
+
+
+def transfer(s: Session, handoff_id: int, staff: StaffUser, note: str, to_agent: StaffUser | None = None,
+             to_group: str | None = None, now: datetime | None = None) -> Handoff:
+    """Pass an active conversation on, with a note: to another agent (who owns it at once) or to a
+    skill group (back in the queue, keeping its place; the bot stays paused). Only its owner may.
+    Raises :class:`HandoffError` (``not_owner``, ``closed``) or ``ValueError`` (no target, no note)."""
+    if (to_agent is None) == (to_group is None) or not str(note or "").strip():
+        raise ValueError("a transfer needs one target and a note")
+    handoff = owned(s, handoff_id, staff)
+    values: dict = {"owner_id": to_agent.id, "taken_at": now or utcnow()} if to_agent is not None else {
+        "status": "waiting", "owner_id": None, "taken_at": None, "skill_group": to_group}
+    result = s.execute(update(Handoff).where(Handoff.id == handoff.id, Handoff.status == "active",
+                                             Handoff.owner_id == staff.id)
+                       .values(**values).execution_options(synchronize_session=False))
+    if not result.rowcount:
+        raise HandoffError("not_owner")
+    s.refresh(handoff)
+    target = f"staff:{to_agent.username}" if to_agent is not None else f"group:{to_group}"
+    add_note(s, handoff, staff, "transfer", note, now=now)
+    audit.record(s, f"staff:{staff.username}", "conversation.transfer", "conversation", handoff.sender_id, now=now,
+                 to=target)
     return handoff
 
 

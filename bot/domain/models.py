@@ -261,6 +261,21 @@ class StaffUser(Base):
     auto_assign = Column(Boolean, nullable=False, default=False, server_default=false())  # else picks by hand
 
 
+class ConsoleNote(Base):
+    """What staff write about a conversation for each other — an internal note, a supervisor's whisper
+    to the agent, the note of a transfer. Kept apart from the transcript, so it can never reach the
+    customer's channel or the simulator."""
+
+    __tablename__ = "console_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)  # note | whisper | transfer
+    author = Column(String(60), nullable=False)  # staff:<username>
+    text = Column(EncryptedText, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class AuditEntry(Base):
     """Append-only audit log: who did what to which record, when (triggers refuse UPDATE/DELETE)."""
 

@@ -329,3 +329,64 @@ def test_a_flagged_elderly_customer_jumps_the_queue_and_the_agent_sees_a_banner(
     expect(page.locator(f"#handoff-{earlier}")).to_be_visible()
     page.click(f"#take-{elderly}")
     expect(page.locator("#key-customer-banner")).to_contain_text("独居老人，听力不好", timeout=15_000)
+
+
+# ---------------------------------------------------------------- agent work, supervision (issue 15)
+
+
+def test_an_internal_note_never_reaches_the_simulator_and_a_transfer_carries_its_note(bot, records_db, browser):  # noqa: F811
+    first, second = (f"e2e_tr{n}_{uuid.uuid4().hex[:6]}" for n in (1, 2))
+    with session_scope(records_db) as s:
+        staff.add(s, first, "agent", PASSWORD, display_name="小周")
+        staff.add(s, second, "agent", PASSWORD, display_name="小吴")
+    hid, openid = simulator_customer(records_db, "我家电表不走字了")
+    pages = []
+    try:
+        for name in (first, second):
+            pages.append(browser.new_context(locale="zh-CN").new_page())
+            sign_in(pages[-1], bot.url, name)
+        one, two = pages
+        one.click(f"#take-{hid}")
+        expect(one.locator("#reply-form")).to_be_visible(timeout=15_000)
+        one.fill("#note-text", "客户户号疑似抄错，需核对")
+        one.click("#note-add")
+        expect(one.locator("#notes")).to_contain_text("客户户号疑似抄错，需核对")
+        one.select_option("#transfer-agent", second)
+        one.fill("#transfer-note", "电表问题，请小吴跟进校验")
+        one.click("#transfer-submit")
+        expect(one.locator("#reply-form")).to_have_count(0)
+        # the colleague finds it among their conversations, with the note of the transfer
+        two.locator(f"#queue-live #handoff-{hid} .open").click()
+        expect(two.locator("#notes")).to_contain_text("电表问题，请小吴跟进校验")
+        expect(two.locator("#reply-form")).to_be_visible()
+        seen = simulator_sees(bot.url, openid)
+        assert not [t for t in seen if "抄错" in t or "跟进校验" in t]  # notes stay among staff
+    finally:
+        for p in pages:
+            p.context.close()
+
+
+def test_a_supervisor_whispers_to_the_agent_without_the_customer_seeing_it(bot, records_db, browser):  # noqa: F811
+    agent, supervisor = f"e2e_wa_{uuid.uuid4().hex[:6]}", f"e2e_ws_{uuid.uuid4().hex[:6]}"
+    with session_scope(records_db) as s:
+        staff.add(s, agent, "agent", PASSWORD, display_name="小郑")
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="刘班长")
+    hid, openid = simulator_customer(records_db, "你们态度太差了")
+    pages = []
+    try:
+        for name in (agent, supervisor):
+            pages.append(browser.new_context(locale="zh-CN").new_page())
+            sign_in(pages[-1], bot.url, name)
+        working, watching = pages
+        working.click(f"#take-{hid}")
+        expect(working.locator("#reply-form")).to_be_visible(timeout=15_000)
+        watching.locator(f"#queue-live #handoff-{hid} .open").click()
+        expect(watching.locator("#reply-form")).to_have_count(0)  # read-only for the supervisor
+        watching.fill("#note-text", "先道歉，再问清楚是哪位工作人员")
+        watching.click("#whisper-add")
+        expect(working.locator("#notes .note.whisper")).to_contain_text("先道歉，再问清楚是哪位工作人员",
+                                                                        timeout=10_000)
+        assert not [t for t in simulator_sees(bot.url, openid) if "先道歉" in t]
+    finally:
+        for p in pages:
+            p.context.close()

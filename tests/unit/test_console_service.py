@@ -316,3 +316,34 @@ def test_the_side_panel_lists_every_ticket_with_photos_and_location(world):
     assert photo == {"kind": "image", "at": photo["at"], "url": "/simulator/static/sample.svg",
                      "ref": "/simulator/static/sample.svg"}
     assert (place["lat"], place["lng"], place["label"]) == ("39.35", "114.69", "涞源县城关镇东关村")
+
+
+# ---------------------------------------------------------------- agent work, supervision (issue 15)
+
+
+def test_notes_stay_among_staff_whispers_are_supervisors_and_a_transfer_needs_a_note(world):
+    db, p = world
+    with db.session() as s:
+        service.take(s, p["a1"], p["handoff"])
+    with db.session() as s:
+        service.add_note(s, p["a1"], p["handoff"], {"kind": "note", "text": "客户情绪激动"})
+        with _denied("not_owner"):
+            service.add_note(s, p["a2"], p["handoff"], {"kind": "note", "text": "x"})
+        with _denied("forbidden"):
+            service.add_note(s, p["a1"], p["handoff"], {"kind": "whisper", "text": "x"})
+        service.add_note(s, p["sup"], p["handoff"], {"kind": "whisper", "text": "先安抚再核实"})
+        with _denied("note_required"):
+            service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": " "})
+        service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": "电费问题请跟进"})
+    with db.session() as s:
+        view = service.conversation_view(s, p["a2"], p["handoff"])
+        assert view["mine"] is True
+        assert [(n["kind"], n["text"]) for n in view["notes"]] == [
+            ("note", "客户情绪激动"), ("whisper", "先安抚再核实"), ("transfer", "电费问题请跟进")]
+        assert all(e["text"] not in ("客户情绪激动", "先安抚再核实", "电费问题请跟进") for e in view["transcript"])
+        with _denied("not_owner"):
+            service.owned(s, p["a1"], p["handoff"], "conversation.reply")
+        service.transfer(s, p["a2"], p["handoff"], {"to_group": "repair", "note": "其实是停电，转报修组"})
+    with db.session() as s:
+        (item,) = service.queue_view(s, p["a1"])["waiting"]
+        assert item["skill_group"] == "repair" and item["status"] == "waiting"

@@ -203,12 +203,60 @@ function RevealDialog({ ask, onDone }) {
     </dialog>`;
 }
 
+function Notes({ notes, canNote, canWhisper, onAdd }) {
+  const [text, setText] = useState("");
+  const add = async (kind) => { if (text.trim() && await onAdd(kind, text.trim())) setText(""); };
+  return html`
+    <div class="notes">
+      <h3>${t("notes_title")}</h3>
+      <ul id="notes" class="tickets">
+        ${notes.map((n) => html`<li key=${n.id} class=${"note " + n.kind} data-kind=${n.kind}>
+          <span class="small muted">${label("note_kind", n.kind)} · ${n.author.replace(/^staff:/, "")} · ${time(n.at)}</span>
+          <div class="text">${n.text}</div></li>`)}
+      </ul>
+      ${canNote || canWhisper ? html`
+        <textarea id="note-text" rows="2" maxlength="1000" placeholder=${t("note_placeholder")} value=${text}
+          onInput=${(ev) => setText(ev.target.value)}></textarea>
+        <div class="line">
+          ${canNote ? html`<button id="note-add" type="button" onClick=${() => add("note")}>${t("add_note")}</button>` : null}
+          ${canWhisper ? html`<button id="whisper-add" type="button" onClick=${() => add("whisper")}>${t("whisper")}</button>` : null}
+        </div>` : null}
+    </div>`;
+}
+
+function Transfer({ onTransfer }) {
+  const [agents, setAgents] = useState([]);
+  const [to, setTo] = useState("");
+  const [group, setGroup] = useState("");
+  const [note, setNote] = useState("");
+  useEffect(() => { api("GET", "/agents").then((r) => setAgents(r.agents)).catch((e) => flash(e.message, true)); }, []);
+  const submit = (ev) => {
+    ev.preventDefault();
+    onTransfer(to ? { to_agent: to, note } : { to_group: group, note });
+  };
+  return html`
+    <form id="transfer-form" class="ticket-form" onSubmit=${submit}>
+      <h4>${t("transfer_title")}</h4>
+      <select id="transfer-agent" value=${to} onChange=${(ev) => setTo(ev.target.value)}>
+        <option value="">${t("transfer_to_agent")}</option>
+        ${agents.filter((a) => a.username !== session.me.username).map((a) => html`<option value=${a.username}>${t("agent_choice",
+          { ...a, presence: label("presence", a.presence) })}</option>`)}</select>
+      <select id="transfer-group" value=${group} onChange=${(ev) => setGroup(ev.target.value)}>
+        <option value="">${t("transfer_to_group")}</option>
+        ${choices("skill_group").map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select>
+      <textarea id="transfer-note" rows="2" maxlength="1000" required placeholder=${t("transfer_note")} value=${note}
+        onInput=${(ev) => setNote(ev.target.value)}></textarea>
+      <button id="transfer-submit" type="submit">${t("transfer")}</button>
+    </form>`;
+}
+
 function Conversation({ id, onChanged }) {
   const [view, setView] = useState(null);
   const [entries, setEntries] = useState([]);
   const [live, setLive] = useState(null); // status, owner, mine from the latest poll
   const [revealed, setRevealed] = useState({});
   const [ask, setAsk] = useState(null);
+  const [notes, setNotes] = useState([]);
   const lastId = useRef(0);
 
   const add = (more) => {
@@ -222,6 +270,7 @@ function Conversation({ id, onChanged }) {
     try {
       const v = await api("GET", `/conversations/${id}`);
       setView(v);
+      setNotes(v.notes || []);
       setLive({ status: v.handoff.status, owner: v.handoff.owner, mine: v.mine });
       lastId.current = 0;
       setEntries([]);
@@ -235,6 +284,7 @@ function Conversation({ id, onChanged }) {
     try {
       const r = await api("GET", `/conversations/${id}/transcript?after=${lastId.current}`);
       add(r.entries);
+      if (r.notes) setNotes(r.notes);
       setLive({ status: r.status, owner: r.owner, mine: r.mine });
     } catch (e) { if (e.status === 403 || e.status === 404) onChanged(null); }
   }, TRANSCRIPT_EVERY_MS, [id, view]);
@@ -286,6 +336,21 @@ function Conversation({ id, onChanged }) {
       return true;
     } catch (e) { flash(e.message, true); return false; }
   };
+  const addNote = async (kind, text) => {
+    try {
+      const n = await api("POST", `/conversations/${id}/notes`, { kind, text });
+      setNotes((old) => old.concat([n]));
+      return true;
+    } catch (e) { flash(e.message, true); return false; }
+  };
+  const transfer = async (body) => {
+    try {
+      await api("POST", `/conversations/${id}/transfer`, body);
+      flash(t("transferred"));
+      await load();
+      onChanged(id);
+    } catch (e) { flash(e.message, true); }
+  };
   const reveal = async (reason) => {
     const q = ask;
     setAsk(null);
@@ -335,6 +400,9 @@ function Conversation({ id, onChanged }) {
               : html`<li class="muted">${t("none_word")}</li>`}
           </ul>
           ${mine ? html`<${TicketForm} accounts=${view.accounts} onCreate=${createTicket} />` : null}
+          <${Notes} notes=${notes} canNote=${mine || can("conversation.view_all")}
+            canWhisper=${!mine && live.status === "active" && can("conversation.takeover_any")} onAdd=${addNote} />
+          ${mine ? html`<${Transfer} onTransfer=${transfer} />` : null}
         </div>
       </div>
       <${RevealDialog} ask=${ask} onDone=${reveal} />
