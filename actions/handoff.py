@@ -15,7 +15,7 @@ from actions.answers import answer_service_question
 from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.domain import handoffs, tickets
+from bot.domain import handoffs, routing, tickets
 from bot.domain.models import Contact, Ticket
 from bot.nlu.normalize import to_halfwidth
 
@@ -63,20 +63,21 @@ def request_agent(s: Session, contact: Contact, tracker: Tracker, reason: str, d
     if existing is not None:
         utter(dispatcher, "utter_handoff_already", position=handoffs.position(s, existing))
         return []
+    intent = _last_understood_intent(tracker)
+    key_customer = routing.key_customer_reason(s, contact) is not None
+    group = routing.open_group(routing.group_for(intent, reason, key_customer), settings.console_group_hours)
     handoff = handoffs.request(s, tracker.sender_id, contact.channel, reason, contact=contact,
-                               last_intent=_last_understood_intent(tracker))
-    utter(dispatcher, "utter_handoff_queued", ahead=handoffs.position(s, handoff) - 1)
+                               last_intent=intent, skill_group=group, key_customer=key_customer)
+    # the same wording as utter_handoff_already: the customer's place, never "0 ahead" then "1st"
+    utter(dispatcher, "utter_handoff_queued", position=handoffs.position(s, handoff))
     return []
 
 
 def _last_understood_intent(tracker: Tracker) -> Optional[str]:
-    """The newest intent the bot understood (shown to the agent)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name and name not in ("nlu_fallback", "request_human"):
-                return name
-    return None
+    """What the customer came for, as the bot understood it (shown to the agent; decides routing)."""
+    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name")
+               for e in tracker.events if e.get("event") == "user"]
+    return handoffs.purpose_intent(intents)
 
 
 class ActionRequestHuman(DomainAction):

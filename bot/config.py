@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Dict, Mapping, TypeVar
 
 #: The repository root (``bot/`` lives directly under it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +136,7 @@ class Settings:
     simulator_enabled: bool = False
     rest_channel_enabled: bool = False
     console_hours: str = "08:00-20:00"
+    console_group_hours: Dict[str, str] = field(default_factory=dict)  # skill group -> "HH:MM-HH:MM"
     console_cookie_secure: bool = True
     console_session_idle_minutes: int = 30
     console_session_max_hours: int = 12
@@ -163,6 +164,24 @@ class Settings:
     @property
     def wechat_api_configured(self) -> bool:
         return bool(self.wechat_appid and self.wechat_secret)
+
+
+_GROUP_HOURS = re.compile(r"^([a-z_]+)=(.+)$")
+
+
+def _group_hours(value: str | None) -> Dict[str, str]:
+    """``CONSOLE_GROUP_HOURS``: ``business=08:30-17:30;complaints=09:00-18:00`` (Asia/Shanghai, inside
+    CONSOLE_HOURS; groups not listed keep CONSOLE_HOURS)."""
+    hours: Dict[str, str] = {}
+    for part in (value or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        m = _GROUP_HOURS.match(part)
+        if not m:
+            raise ConfigError(f"CONSOLE_GROUP_HOURS: expected group=HH:MM-HH:MM;…, got {part!r}")
+        hours[m.group(1)] = parse_hours(f"CONSOLE_GROUP_HOURS ({m.group(1)})", m.group(2))
+    return hours
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -217,6 +236,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         simulator_enabled=parsed("SIMULATOR_ENABLED", parse_bool, False),
         rest_channel_enabled=parsed("REST_CHANNEL_ENABLED", parse_bool, False),
         console_hours=parsed("CONSOLE_HOURS", parse_hours, defaults.console_hours),
+        console_group_hours=_group_hours(get("CONSOLE_GROUP_HOURS")),
         console_cookie_secure=parsed("CONSOLE_COOKIE_SECURE", parse_bool, True),
         console_session_idle_minutes=parsed("CONSOLE_SESSION_IDLE_MINUTES", integer(1),
                                             defaults.console_session_idle_minutes),

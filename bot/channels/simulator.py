@@ -15,7 +15,6 @@ unless ``SIMULATOR_ENABLED`` is true; never enable it on a public server.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from bot.db import session_scope
 from bot.domain import transcript
 from bot.domain.pii import mask_phone
 from bot.messaging import outbox
+from bot.messaging.deliver import SIMULATOR_OPENID
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ STATIC_FILES = {
     "simulator.js": "application/javascript; charset=utf-8",
     "sample.svg": "image/svg+xml",
 }
-OPENID = re.compile(r"^sim-[A-Za-z0-9]{6,40}$")
+OPENID = SIMULATOR_OPENID
 ACCOUNT_ID = "gh_simulator"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",

@@ -27,7 +27,7 @@ from sanic.response import HTTPResponse
 from bot import messages, startup
 from bot.channels.common import in_thread
 from bot.config import get_settings
-from bot.console import canned, service, sessions, tracker
+from bot.console import canned, labels, service, sessions, tracker
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle, make_throttle
 from bot.db import session_scope
@@ -233,8 +233,8 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         principal, csrf = await in_thread(_authenticate, request.cookies.get(SESSION_COOKIE), None, False)
         if principal is None:
             return response.redirect(f"{PREFIX}/login", status=303)
-        return response.html(_template("app.html", csrf=csrf, display_name=principal.display_name,
-                                       username=principal.username, role=principal.role))
+        return response.html(_template("app.html", csrf=csrf, title=messages.CONSOLE_UI["page_title"],
+                                       loading=messages.CONSOLE_UI["loading"]))
 
     def login_page(error: str = "", status: int = 200) -> HTTPResponse:
         token = secrets.token_urlsafe(24)
@@ -295,10 +295,33 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json({"username": p.username, "display_name": p.display_name, "role": p.role,
                               "permissions": sorted(p.permissions)})
 
+    @bp.route("/api/labels", methods=["GET"])
+    @endpoint()
+    async def label_texts(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(labels.all_labels())
+
     @bp.route("/api/queue", methods=["GET"])
     @endpoint("queue.view")
     async def queue(request: Request, p: Principal) -> HTTPResponse:
-        return response.json(await in_thread(_unit, service.queue_view, p))
+        # an agent taking conversations automatically gets the next one routing gives them, as a take
+        conv = await in_thread(_unit, service.auto_assign, p)
+        assigned = None
+        if conv is not None:
+            agent = request.app.ctx.agent
+            await tracker.pause(agent, conv.sender_id)
+            await _notify(agent, conv, messages.CONSOLE_TAKEOVER)
+            assigned = conv.handoff_id
+        return response.json({**await in_thread(_unit, service.queue_view, p), "assigned": assigned})
+
+    @bp.route("/api/me/routing", methods=["GET"])
+    @endpoint("queue.view")
+    async def my_routing(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.my_routing, p))
+
+    @bp.route("/api/me/routing", methods=["POST"])
+    @endpoint("conversation.take", write=True)
+    async def set_my_routing(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.set_my_routing, p, _body(request)))
 
     @bp.route("/api/canned", methods=["GET"])
     @endpoint("conversation.reply")
@@ -338,7 +361,9 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         delivery = await _deliver(conv.sender_id, text, "agent")
         entry = await in_thread(_unit, service.record_reply, p, conv, text, delivery)
         await _said(request.app.ctx.agent, conv, text, service.author(p))
-        return response.json({"entry": entry, "delivery": {"channel": delivery.channel, "status": delivery.status}})
+        return response.json({"entry": entry, "delivery": {
+            "channel": delivery.channel, "status": delivery.status,
+            "problem": labels.delivery_problem(delivery.channel, delivery.status)}})
 
     async def finish(request: Request, p: Principal, hid: int, kind: str) -> HTTPResponse:
         agent = request.app.ctx.agent
@@ -373,6 +398,29 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     @endpoint("ticket.update", write=True)
     async def ticket_status(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.set_ticket_status, p, hid, ticket_no, _body(request)))
+
+    @bp.route("/api/conversations/<hid:int>/tickets/<ticket_no:str>/description", methods=["POST"])
+    @endpoint("ticket.update", write=True)
+    async def ticket_description(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.correct_ticket_description, p, hid, ticket_no,
+                                             _body(request)))
+
+    @bp.route("/api/conversations/<hid:int>/notes", methods=["POST"])
+    @endpoint("queue.view", write=True)
+    async def add_note(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.add_note, p, hid, _body(request)), status=201)
+
+    @bp.route("/api/agents", methods=["GET"])
+    @endpoint("conversation.reply")
+    async def agents(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.agents_view, p))
+
+    @bp.route("/api/conversations/<hid:int>/transfer", methods=["POST"])
+    @endpoint("conversation.reply", write=True)
+    async def transfer(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        # the bot stays paused: the conversation stays with people, only the person changes
+        conv = await in_thread(_unit, service.transfer, p, hid, _body(request))
+        return response.json({"handoff_id": conv.handoff_id, "transferred": True})
 
     @bp.route("/api/conversations/<hid:int>/reveal", methods=["POST"])
     @endpoint("pii.reveal", write=True)

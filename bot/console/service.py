@@ -9,26 +9,29 @@ ownership, visibility), so no endpoint can forget a check. The business rules st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.clock import to_local, utcnow
-from bot.console import sessions
+from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
-from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
+from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, routing, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError, ReadScope
 from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    ConsoleNote,
     Contact,
     Handoff,
     StaffUser,
     Ticket,
+    TicketAttachment,
     TranscriptEntry,
 )
 from bot.domain.pii import mask_name, mask_phone, redact_text
@@ -37,6 +40,9 @@ from bot.messaging.deliver import Delivery
 #: Record ids are INTEGER columns (32-bit in PostgreSQL): a larger number in a URL names no record.
 MAX_RECORD_ID = 2**31 - 1
 MAX_REPLY = 500
+PREVIEW_CHARS = 40
+ENDED_WITHIN = timedelta(hours=24)  # how far back the queue lists ended conversations
+TICKETS_SHOWN = 200  # every ticket of a customer, in practice
 TRANSCRIPT_PAGE = 300
 REVEAL_FIELDS = ("name", "phone")
 
@@ -121,12 +127,32 @@ def _contact(s: Session, handoff: Handoff) -> Contact | None:
     return handoff.contact or contacts.by_sender(s, handoff.sender_id)
 
 
-def _customer(s: Session, handoff: Handoff) -> Dict[str, Any]:
-    """How the console names a customer: the masked name on a bound account, else the channel."""
+def _customer(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
+    """How the console names a customer, most useful first: the masked name and account tail of a
+    bound account; an SMS customer's masked phone; else the channel and since when they write to us."""
     contact = _contact(s, handoff)
     bound = bindings.bound_accounts(s, contact) if contact else []
     ref = handoff.sender_id.partition(":")[2][-4:]
-    return {"name": mask_name(bound[0].name) if bound else None, "ref": ref, "accounts": len(bound)}
+    channel = messages.CONSOLE_CHANNEL_LABELS.get(handoff.channel, handoff.channel)
+    if bound:
+        display = messages.CONSOLE_CUSTOMER_BOUND.format(name=mask_name(bound[0].name),
+                                                         tail=bound[0].account_no[-4:])
+    elif contact is not None and contact.channel == "sms":
+        display = messages.CONSOLE_CUSTOMER_SMS.format(phone=mask_phone(contact.external_id))
+    else:
+        since = contact.created_at if contact is not None else handoff.requested_at
+        display = messages.CONSOLE_CUSTOMER_UNBOUND.format(channel=channel, since=to_local(since).strftime("%m-%d"))
+    return {"name": mask_name(bound[0].name) if bound else None, "ref": ref, "accounts": len(bound),
+            "display": display}
+
+
+def _preview(s: Session, sender_id: str) -> Dict[str, Any] | None:
+    """The customer's newest message, masked and cut to a line, for the queue."""
+    entry = transcript.last(s, sender_id, "in")
+    if entry is None:
+        return None
+    text = redact_text(entry.text)
+    return {"text": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…", "at": _iso(entry.created_at)}
 
 
 def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
@@ -143,7 +169,11 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
         "closed_at": _iso(handoff.closed_at),
         "owner": handoff.owner.display_name if handoff.owner else None,
         "owner_username": handoff.owner.username if handoff.owner else None,
-        "customer": _customer(s, handoff),
+        "customer": _customer(s, handoff, now),
+        "last_message": _preview(s, handoff.sender_id),
+        "skill_group": handoff.skill_group,
+        "key_customer": bool(handoff.key_customer),
+        "key_customer_reason": routing.key_customer_reason(s, _contact(s, handoff)) if handoff.key_customer else None,
     }
     if handoff.status == "waiting":
         data["position"] = handoffs.position(s, handoff)
@@ -151,15 +181,58 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
 
 
 def queue_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
-    """Waiting conversations (longest first) and the live ones this user may see."""
+    """Waiting conversations (longest first), the live ones this user may see, and those that ended in
+    the last 24 hours (an agent's own; all for those who see all conversations), newest first."""
     p.require("queue.view")
     now = now or utcnow()
-    live = handoffs.active(s) if p.can("conversation.view_all") else handoffs.active(s, owner=_user(s, p))
+    view_all = p.can("conversation.view_all")
+    owner = None if view_all else _user(s, p)
+    live = handoffs.active(s, owner=owner)
+    ended = handoffs.ended(s, since=now - ENDED_WITHIN, owner=owner)
     return {
         "waiting": [_handoff(s, h, now) for h in handoffs.queue(s)],
         "live": [_handoff(s, h, now) for h in live],
+        "ended": [_handoff(s, h, now) for h in ended],
         "now": _iso(now),
     }
+
+
+def my_routing(s: Session, p: Principal) -> Dict[str, Any]:
+    """The signed-in user's routing settings: presence, auto-assignment, groups, capacity."""
+    user = _user(s, p)
+    return {"presence": user.presence, "auto_assign": bool(user.auto_assign), "max_chats": user.max_chats,
+            "skill_groups": [g for g in (user.skill_groups or "").split(",") if g]}
+
+
+def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Set one's presence (online | busy | away) and whether to be given conversations automatically."""
+    p.require("conversation.take")
+    user = _user(s, p)
+    if "presence" in body:
+        presence = str(body.get("presence") or "")
+        if presence not in routing.PRESENCES:
+            raise ConsoleError(400, "bad_presence")
+        user.presence = presence
+    if "auto_assign" in body:
+        user.auto_assign = bool(body.get("auto_assign"))
+    audit.record(s, p.actor, "staff.presence", "staff", user.username, presence=user.presence,
+                 auto_assign=bool(user.auto_assign))
+    return my_routing(s, p)
+
+
+def auto_assign(s: Session, p: Principal) -> Conversation | None:
+    """Give the signed-in agent their next conversation when they take conversations automatically
+    (online, with room): routing decides (key customers first, returning customer's agent, least loaded)."""
+    if not p.can("conversation.take"):
+        return None
+    user = _user(s, p)
+    if not user.auto_assign or user.presence != "online":
+        return None
+    candidates = list(s.scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.auto_assign.is_(True))))
+    handoff = routing.assign_next(s, user, candidates)
+    if handoff is None:
+        return None
+    return Conversation(handoff.id, handoff.sender_id, handoff.channel, notify=True)
 
 
 def _user(s: Session, p: Principal) -> StaffUser:
@@ -177,16 +250,41 @@ def _readable(s: Session, p: Principal, handoff_id: int) -> ReadScope:
         raise handoff_error(exc) from None
 
 
+def _within(at: datetime, scope: ReadScope) -> bool:
+    """Is a record made at ``at`` inside what the reader may see of the hand-over?"""
+    return (scope.since is None or at > scope.since) and (scope.until is None or at <= scope.until)
+
+
+def _note(n: ConsoleNote) -> Dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "author": n.author, "at": _iso(n.created_at), "text": redact_text(n.text)}
+
+
 def _entry(e: TranscriptEntry) -> Dict[str, Any]:
     # customers sometimes type phone or ID numbers: the console shows them masked like everything else
     return {"id": e.id, "at": _iso(e.created_at), "direction": e.direction, "author": e.author,
             "text": redact_text(e.text), "intent": e.intent}
 
 
+def _attachment(a: TicketAttachment) -> Dict[str, Any]:
+    """A photo (``url`` when it is a web address) or a location (``lat``, ``lng``, ``label``)."""
+    data: Dict[str, Any] = {"kind": a.kind, "at": _iso(a.created_at)}
+    if a.kind == "location":
+        coords, _, label = a.ref.partition(" ")
+        lat, _, lng = coords.partition(",")
+        data.update(lat=lat, lng=lng, label=label)
+    else:
+        data["url"] = a.ref if a.ref.startswith(("https://", "http://", "/")) else None
+        data["ref"] = a.ref
+    return data
+
+
 def _ticket(t: Ticket) -> Dict[str, Any]:
     return {"ticket_no": t.ticket_no, "type": t.type, "status": t.status, "created_at": _iso(t.created_at),
             "sla_deadline": _iso(t.sla_deadline), "account_no": t.account.account_no if t.account else None,
-            "description": redact_text(t.description or "")}
+            "address": t.address, "description": redact_text(t.description or ""),
+            "attachments": [_attachment(a) for a in t.attachments],
+            "corrections": [{"at": _iso(at), "actor": actor, "before": redact_text(before)}
+                            for at, actor, before in tickets.description_history(t)]}
 
 
 def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, Any]:
@@ -235,8 +333,9 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "handoff": _handoff(s, handoff, now),
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
         "accounts": [_account_summary(s, a, now) for a in bound],
-        "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=20)] if contact else [],
+        "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=TICKETS_SHOWN)] if contact else [],
         "transcript": [_entry(e) for e in entries],
+        "notes": [_note(n) for n in handoffs.notes(s, handoff)],
     }
 
 
@@ -250,6 +349,7 @@ def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
         "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id, start=scope.since,
                                                         end=scope.until)],
+        "notes": [_note(n) for n in handoffs.notes(s, handoff) if _within(n.created_at, scope)],
     }
 
 
@@ -341,6 +441,60 @@ def finish(s: Session, p: Principal, handoff_id: int, kind: str) -> Conversation
     return conv
 
 
+def add_note(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
+    """An internal note (``kind`` ``note``: by the owner or a supervisor) or a whisper to the agent
+    (``whisper``: supervisors, on a live conversation). Never sent to the customer."""
+    kind = str(body.get("kind") or "note")
+    text = str(body.get("text") or "").strip()
+    if not text:
+        raise ConsoleError(400, "empty")
+    handoff = _readable(s, p, handoff_id).handoff
+    if kind == "whisper":
+        p.require("conversation.takeover_any")
+        if handoff.status != "active":
+            raise ConsoleError(409, "not_taken")
+    elif kind == "note":
+        if not (p.can("conversation.view_all") or (handoff.status == "active" and handoff.owner_id == p.id)):
+            raise ConsoleError(403, "not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    else:
+        raise ConsoleError(400, "bad_note")
+    return _note(handoffs.add_note(s, handoff, _user(s, p), kind, text))
+
+
+def agents_view(s: Session, p: Principal) -> Dict[str, Any]:
+    """Colleagues one can transfer to: active agents and supervisors with presence, groups and load."""
+    p.require("conversation.reply")
+    load = routing.loads(s)
+    people = s.scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role.in_(("agent", "supervisor")))
+                       .order_by(StaffUser.username))
+    return {"agents": [{"username": u.username, "display_name": u.display_name, "presence": u.presence,
+                        "load": load.get(u.id, 0), "max_chats": u.max_chats,
+                        "skill_groups": [g for g in (u.skill_groups or "").split(",") if g]} for u in people]}
+
+
+def transfer(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Conversation:
+    """Pass the conversation one owns to a colleague (``to_agent``: username) or a skill group
+    (``to_group``), with a ``note`` the next agent reads."""
+    conv = owned(s, p, handoff_id, "conversation.reply")
+    note = str(body.get("note") or "").strip()
+    if not note:
+        raise ConsoleError(400, "note_required")
+    to_agent = to_group = None
+    if body.get("to_agent"):
+        to_agent = staff.get(s, str(body["to_agent"]))
+        if to_agent is None or not to_agent.active or to_agent.id == p.id:
+            raise ConsoleError(400, "bad_target")
+    elif str(body.get("to_group") or "") in routing.GROUPS:
+        to_group = str(body["to_group"])
+    else:
+        raise ConsoleError(400, "bad_target")
+    try:
+        handoffs.transfer(s, handoff_id, _user(s, p), note, to_agent=to_agent, to_group=to_group)
+    except HandoffError as exc:
+        raise handoff_error(exc) from None
+    return conv
+
+
 # ------------------------------------------------------------------------------------------ tickets
 
 
@@ -387,6 +541,26 @@ def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str,
     return _ticket(ticket)
 
 
+def correct_ticket_description(s: Session, p: Principal, handoff_id: int, ticket_no: str,
+                               body: Dict[str, Any]) -> Dict[str, Any]:
+    """Correct the description of a ticket of the conversation's customer (``description``: the new
+    text, 1–2000 characters); the old text stays in the ticket's history, the change in the audit log."""
+    conv = owned(s, p, handoff_id, "ticket.update")
+    text = str(body.get("description") or "").strip()
+    if not text:
+        raise ConsoleError(400, "empty")
+    ticket = tickets.by_no(s, ticket_no)
+    handoff = s.get(Handoff, conv.handoff_id)
+    contact = _contact(s, handoff) if handoff else None
+    if ticket is None or contact is None or not tickets.visible_to(s, ticket, contact):
+        raise ConsoleError(404, "ticket_not_found")
+    if " ".join(text.split()) != (ticket.description or ""):
+        tickets.correct_description(s, ticket, text, p.actor)
+        s.flush()
+        s.refresh(ticket)
+    return _ticket(ticket)
+
+
 # ----------------------------------------------------------------------------------- personal data
 
 
@@ -425,7 +599,9 @@ def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]
                          action=args.get("action") or None)
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
                          "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
-                         "detail": e.detail} for e in rows]}
+                         "detail": e.detail, "actor_label": labels.audit_actor(e.actor),
+                         "target_label": labels.audit_target(e.target_type, e.target_id),
+                         "detail_lines": labels.audit_detail_lines(e.detail)} for e in rows]}
 
 
 def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import to_local, utcnow
 from bot.domain import audit
-from bot.domain.models import Contact, Handoff, SatisfactionRating, StaffUser
+from bot.domain.models import ConsoleNote, Contact, Handoff, SatisfactionRating, StaffUser
 from bot.domain.staff import has_permission
 
 REASONS = ("asked", "misunderstood", "complaint", "bot_failure")  # bot_failure: a turn the bot could not complete
@@ -51,6 +51,24 @@ def staffed(hours: str, now: datetime | None = None) -> bool:
     return start <= t < end if start <= end else (t >= start or t < end)
 
 
+#: intents that say nothing about what the customer came for (manners, yes/no, asking for a person,
+#: what the bot did not understand): the console and routing look past them
+NOT_A_PURPOSE = frozenset({
+    "greet", "goodbye", "thank", "affirm", "deny", "inform", "out_of_scope", "request_human", "nlu_fallback",
+    "rate", "subscribe", "share_location", "share_image", "voice_unrecognized", "unsupported_message",
+})
+
+
+def purpose_intent(intents: Sequence[str | None]) -> str | None:
+    """What brought the customer: the newest intent of ``intents`` (oldest first, as the customer wrote
+    them) that names a business matter — ``["query_bill", "deny", "request_human"]`` → ``query_bill``;
+    ``["deny", "request_human"]`` (``算了`` then ``转人工``) → None, not ``deny``."""
+    for name in reversed(list(intents)):
+        if name and name not in NOT_A_PURPOSE:
+            return name
+    return None
+
+
 def open_for(s: Session, sender_id: str) -> Handoff | None:
     return s.scalar(select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(OPEN)))
 
@@ -63,15 +81,19 @@ def request(
     contact: Contact | None = None,
     last_intent: str | None = None,
     now: datetime | None = None,
+    skill_group: str | None = None,
+    key_customer: bool = False,
 ) -> Handoff:
-    """Put the conversation in the queue (or return its open handoff)."""
+    """Put the conversation in the queue (or return its open handoff); ``skill_group`` and
+    ``key_customer`` as :mod:`bot.domain.routing` decided them."""
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
     existing = open_for(s, sender_id)
     if existing is not None:
         return existing
     handoff = Handoff(sender_id=sender_id, channel=channel, reason=reason, contact_id=contact.id if contact else None,
-                      last_intent=last_intent, requested_at=now or utcnow(), status="waiting")
+                      last_intent=last_intent, requested_at=now or utcnow(), status="waiting",
+                      skill_group=skill_group, key_customer=key_customer)
     try:
         with s.begin_nested():
             s.add(handoff)
@@ -84,8 +106,10 @@ def request(
 
 
 def queue(s: Session) -> List[Handoff]:
-    """Waiting conversations, longest-waiting first."""
-    return list(s.scalars(select(Handoff).where(Handoff.status == "waiting").order_by(Handoff.requested_at, Handoff.id)))
+    """Waiting conversations in the order they are served: key customers (重点关爱客户) first, then
+    longest-waiting first."""
+    return list(s.scalars(select(Handoff).where(Handoff.status == "waiting")
+                          .order_by(Handoff.key_customer.desc(), Handoff.requested_at, Handoff.id)))
 
 
 def active(s: Session, owner: StaffUser | None = None) -> List[Handoff]:
@@ -95,13 +119,22 @@ def active(s: Session, owner: StaffUser | None = None) -> List[Handoff]:
     return list(s.scalars(q.order_by(Handoff.taken_at)))
 
 
+def ended(s: Session, since: datetime, owner: StaffUser | None = None, limit: int = 50) -> List[Handoff]:
+    """Conversations closed (handed back or ended) at or after ``since`` (UTC), newest first; only
+    ``owner``'s when given."""
+    q = select(Handoff).where(Handoff.status == "closed", Handoff.closed_at >= since)
+    if owner is not None:
+        q = q.where(Handoff.owner_id == owner.id)
+    return list(s.scalars(q.order_by(Handoff.closed_at.desc(), Handoff.id.desc()).limit(limit)))
+
+
 def position(s: Session, handoff: Handoff) -> int:
-    """1-based place in the queue."""
-    ahead = s.scalar(
-        select(func.count())
-        .select_from(Handoff)
-        .where(Handoff.status == "waiting", Handoff.requested_at <= handoff.requested_at, Handoff.id < handoff.id)
-    )
+    """1-based place in the queue (key customers go first, see :func:`queue`)."""
+    earlier = and_(Handoff.key_customer.is_(bool(handoff.key_customer)), Handoff.requested_at <= handoff.requested_at,
+                   Handoff.id < handoff.id)
+    if not handoff.key_customer:
+        earlier = or_(Handoff.key_customer.is_(True), earlier)
+    ahead = s.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "waiting", earlier))
     return int(ahead or 0) + 1
 
 
@@ -213,6 +246,56 @@ def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | N
     if sees_all:
         return ReadScope(handoff, None, None, not ended)
     return ReadScope(handoff, _segment_start(s, handoff), handoff.closed_at if ended else None, not ended)
+
+
+NOTE_KINDS = ("note", "whisper", "transfer")
+
+
+def add_note(s: Session, handoff: Handoff, staff: StaffUser, kind: str, text: str,
+             now: datetime | None = None) -> ConsoleNote:
+    """A note staff write for each other about a conversation (``note``: internal, ``whisper``: a
+    supervisor to the agent, ``transfer``: why it was passed on). Never sent to the customer.
+    ``ValueError`` on an unknown kind or an empty text."""
+    text = str(text or "").strip()[:1000]
+    if kind not in NOTE_KINDS or not text:
+        raise ValueError("bad note")
+    note = ConsoleNote(handoff_id=handoff.id, kind=kind, author=f"staff:{staff.username}", text=text,
+                       created_at=now or utcnow())
+    s.add(note)
+    s.flush()
+    audit.record(s, f"staff:{staff.username}", f"conversation.{kind}", "conversation", handoff.sender_id, now=now,
+                 chars=len(text))
+    return note
+
+
+def notes(s: Session, handoff: Handoff) -> List[ConsoleNote]:
+    """The conversation's staff notes, oldest first (every hand-over of the same customer)."""
+    q = (select(ConsoleNote).join(Handoff, Handoff.id == ConsoleNote.handoff_id)
+         .where(Handoff.sender_id == handoff.sender_id).order_by(ConsoleNote.id))
+    return list(s.scalars(q))
+
+
+def transfer(s: Session, handoff_id: int, staff: StaffUser, note: str, to_agent: StaffUser | None = None,
+             to_group: str | None = None, now: datetime | None = None) -> Handoff:
+    """Pass an active conversation on, with a note: to another agent (who owns it at once) or to a
+    skill group (back in the queue, keeping its place; the bot stays paused). Only its owner may.
+    Raises :class:`HandoffError` (``not_owner``, ``closed``) or ``ValueError`` (no target, no note)."""
+    if (to_agent is None) == (to_group is None) or not str(note or "").strip():
+        raise ValueError("a transfer needs one target and a note")
+    handoff = owned(s, handoff_id, staff)
+    values: dict = {"owner_id": to_agent.id, "taken_at": now or utcnow()} if to_agent is not None else {
+        "status": "waiting", "owner_id": None, "taken_at": None, "skill_group": to_group}
+    result = s.execute(update(Handoff).where(Handoff.id == handoff.id, Handoff.status == "active",
+                                             Handoff.owner_id == staff.id)
+                       .values(**values).execution_options(synchronize_session=False))
+    if not result.rowcount:
+        raise HandoffError("not_owner")
+    s.refresh(handoff)
+    target = f"staff:{to_agent.username}" if to_agent is not None else f"group:{to_group}"
+    add_note(s, handoff, staff, "transfer", note, now=now)
+    audit.record(s, f"staff:{staff.username}", "conversation.transfer", "conversation", handoff.sender_id, now=now,
+                 to=target)
+    return handoff
 
 
 def awaiting_rating(s: Session, sender_id: str) -> Handoff | None:

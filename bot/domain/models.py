@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -62,6 +63,9 @@ class Account(Base):
     balance = Column(Numeric(12, 2), nullable=False, default=Decimal("0"))
     bind_locked_until = Column(DateTime, nullable=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # 重点关爱客户 (elderly, disabled, on life-support equipment): their conversations go first
+    key_customer = Column(Boolean, nullable=False, default=False, server_default=false())
+    key_customer_reason = Column(String(100), nullable=True)
 
     bills = relationship("Bill", back_populates="account", order_by="Bill.period")
 
@@ -253,6 +257,27 @@ class StaffUser(Base):
     password_hash = Column(String(200), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # routing (bot.domain.routing): the skill groups served ("billing,repair"; empty = every group), how
+    # many conversations at once, and online | busy | away (only "online" gets new conversations)
+    skill_groups = Column(String(100), nullable=False, default="", server_default="")
+    max_chats = Column(Integer, nullable=False, default=3, server_default="3")
+    presence = Column(String(10), nullable=False, default="online", server_default="online")
+    auto_assign = Column(Boolean, nullable=False, default=False, server_default=false())  # else picks by hand
+
+
+class ConsoleNote(Base):
+    """What staff write about a conversation for each other — an internal note, a supervisor's whisper
+    to the agent, the note of a transfer. Kept apart from the transcript, so it can never reach the
+    customer's channel or the simulator."""
+
+    __tablename__ = "console_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)  # note | whisper | transfer
+    author = Column(String(60), nullable=False)  # staff:<username>
+    text = Column(EncryptedText, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class AuditEntry(Base):
@@ -339,6 +364,8 @@ class Handoff(Base):
     closed_at = Column(DateTime, nullable=True)
     close_kind = Column(String(10), nullable=True)  # handback | closed
     rating_requested = Column(Boolean, nullable=False, default=False)
+    skill_group = Column(String(20), nullable=True)  # billing | repair | complaints | business | senior
+    key_customer = Column(Boolean, nullable=False, default=False, server_default=false())
 
     owner = relationship("StaffUser")
     contact = relationship("Contact")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -446,7 +446,9 @@ def progress(ticket: Ticket, now: datetime | None = None, rules: Rules | None = 
         span = (ticket.sla_deadline - ticket.created_at).total_seconds()
         left = (ticket.sla_deadline - now).total_seconds()
         at_risk = not overdue and span > 0 and left < span * rules.sla.at_risk_fraction
-    return Progress(ticket, list(ticket.events), is_open, overdue, at_risk)
+    # corrections of the description are the office's own history, not a step the customer is told about
+    history = [e for e in ticket.events if not e.note.startswith(DESCRIPTION_CORRECTED + ":")]
+    return Progress(ticket, history, is_open, overdue, at_risk)
 
 
 def set_status(
@@ -463,6 +465,34 @@ def set_status(
     s.add(event)
     audit.record(s, actor, "ticket.status", "ticket", ticket.ticket_no, now=now, before=before, after=status)
     return event
+
+
+#: the note of a ticket event that corrects the description; the event keeps the text it replaced
+DESCRIPTION_CORRECTED = "description_corrected"
+
+
+def correct_description(s: Session, ticket: Ticket, text: str, actor: str, now: datetime | None = None) -> TicketEvent:
+    """Replace a ticket's description (an agent correcting "我要投诉" into what the complaint is about),
+    keeping the replaced text in the ticket's history: a :class:`TicketEvent` at the unchanged status whose
+    ``note`` is ``description_corrected:`` followed by the old text. ``ValueError`` on an empty text."""
+    text = " ".join(str(text or "").split())[:2000]
+    if not text:
+        raise ValueError("empty description")
+    now = now or utcnow()
+    before = ticket.description or ""
+    ticket.description = text
+    ticket.updated_at = now
+    event = TicketEvent(ticket_id=ticket.id, at=now, status=ticket.status, note=f"{DESCRIPTION_CORRECTED}:{before}",
+                        actor=actor)
+    s.add(event)
+    audit.record(s, actor, "ticket.description", "ticket", ticket.ticket_no, now=now, chars=len(text))
+    return event
+
+
+def description_history(ticket: Ticket) -> List[Tuple[datetime, str, str]]:
+    """(when, who, the text it had before) for every correction of the description, oldest first."""
+    prefix = DESCRIPTION_CORRECTED + ":"
+    return [(e.at, e.actor, e.note[len(prefix):]) for e in ticket.events if e.note.startswith(prefix)]
 
 
 def attach(s: Session, ticket: Ticket, kind: str, ref: str, actor: str, now: datetime | None = None) -> None:

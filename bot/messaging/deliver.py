@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from typing import List, Tuple
 
 from bot import metrics
+from bot.config import get_settings
 from bot.db import session_scope
 from bot.domain import bindings, contacts
 from bot.messaging import outbox
@@ -26,11 +28,13 @@ logger = logging.getLogger(__name__)
 
 #: WeChat errors after which the customer can only be reached another way.
 WECHAT_UNREACHABLE = {45015, 45047, 43004}
+#: the openids of the demo's WeChat simulator (``/simulator/``): people trying the bot, not WeChat users
+SIMULATOR_OPENID = re.compile(r"^sim-[A-Za-z0-9]{6,40}$")
 
 
 @dataclass(frozen=True)
 class Delivery:
-    channel: str  # wechat | sms | demo_sms | none
+    channel: str  # wechat | sms | demo_sms | simulator | none
     status: str  # sent | queued | demo | suppressed | failed | undeliverable
     detail: str = ""
 
@@ -42,6 +46,11 @@ def _contact_info(sender_id: str) -> Tuple[int, str, str, List[str]] | None:
             return None
         phones = [a.phone for a in bindings.bound_accounts(s, contact) if a.phone]
         return contact.id, contact.channel, contact.external_id, phones
+
+
+def _record_simulated(contact_id: int, openid: str, text: str, purpose: str) -> None:
+    with session_scope() as s:
+        outbox.record(s, "wechat", purpose, openid, text, status="demo", contact_id=contact_id)
 
 
 def _record_undeliverable(contact_id: int, channel: str, recipient: str, text: str, purpose: str, error: str) -> None:
@@ -62,6 +71,10 @@ async def _send_to_conversation(sender_id: str, text: str, purpose: str) -> Deli
         logger.warning("no contact for %s: message not delivered", sender_id)
         return Delivery("none", "undeliverable", "unknown conversation")
     contact_id, channel, external_id, phones = info
+    if channel == "wechat" and SIMULATOR_OPENID.match(external_id) and get_settings().simulator_enabled:
+        # the simulator page shows the conversation's transcript: that is where this customer reads it
+        await asyncio.to_thread(_record_simulated, contact_id, external_id, text, purpose)
+        return Delivery("simulator", "demo")
     if channel == "wechat":
         result = await get_wechat_client().send_text(external_id, text, purpose=purpose, contact_id=contact_id)
         if result.ok:
@@ -82,4 +95,4 @@ async def _send_to_conversation(sender_id: str, text: str, purpose: str) -> Deli
     return Delivery("none", "undeliverable", f"{channel} has no push channel")
 
 
-__all__ = ["Delivery", "send_to_conversation", "WECHAT_UNREACHABLE"]
+__all__ = ["Delivery", "send_to_conversation", "WECHAT_UNREACHABLE", "SIMULATOR_OPENID"]

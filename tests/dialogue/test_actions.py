@@ -257,12 +257,35 @@ def test_meter_calibration_for_the_bound_account(customer):
     assert count(Ticket, Ticket.type == "meter", Ticket.account_id.isnot(None)) == 1
 
 
-def test_asking_for_a_human_puts_the_customer_in_the_queue_with_a_place(customer):
-    Conversation("wechat:oEarlierCustomer").run(ActionRequestHuman(), "转人工", "request_human")
+def test_asking_for_a_human_puts_the_customer_in_the_queue_with_a_place_told_the_same_way_each_time(customer):
+    first = Conversation("wechat:oEarlierCustomer").run(ActionRequestHuman(), "转人工", "request_human")
+    assert "您目前排第1位" in first.text and "前面还有" not in first.text  # not "0 ahead", then "1st"
     turn = customer.run(ActionRequestHuman(), "转人工", "request_human")
-    assert "您前面还有1位" in turn.text
+    assert "您目前排第2位" in turn.text
     again = customer.run(ActionRequestHuman(), "人工客服", "request_human")
-    assert "排第2位" in again.text and count(Handoff) == 2
+    assert "您目前排第2位" in again.text and count(Handoff) == 2
+
+
+def test_the_agent_sees_what_brought_the_customer_not_the_no_before_asking_for_a_person(customer):
+    customer.tracker("上个月电费怎么这么多", "query_bill")  # what the customer said before, as Rasa understood it
+    customer.tracker("算了", "deny")
+    customer.run(ActionRequestHuman(), "转人工", "request_human")
+    other = Conversation("wechat:oJustWantsAPerson")
+    other.tracker("算了", "deny")
+    other.run(ActionRequestHuman(), "转人工", "request_human")
+    with session_scope() as s:
+        assert s.scalar(select(Handoff.last_intent).where(Handoff.sender_id == customer.sender_id)) == "query_bill"
+        assert s.scalar(select(Handoff.last_intent).where(Handoff.sender_id == other.sender_id)) is None
+        # the same intent routes the conversation: to the billing group; nothing said → the general counter
+        assert s.scalar(select(Handoff.skill_group).where(Handoff.sender_id == customer.sender_id)) == "billing"
+
+
+def test_a_customer_reporting_an_outage_is_routed_to_the_repair_group(customer):
+    customer.tracker("俺家停电了", "report_outage")
+    customer.run(ActionRequestHuman(), "转人工", "request_human")
+    with session_scope() as s:
+        assert s.scalar(select(Handoff.skill_group)) == "repair"
+        assert s.scalar(select(Handoff.key_customer)) is False
 
 
 def test_outside_staffed_hours_a_call_back_ticket_is_recorded(customer, monkeypatch):

@@ -14,7 +14,7 @@ import pytest
 from bot.clock import utcnow
 from bot.console import service, sessions
 from bot.console.permissions import ConsoleError, Principal
-from bot.domain import audit, handoffs, staff, transcript
+from bot.domain import audit, contacts, handoffs, staff, tickets, transcript
 from bot.domain.models import Binding, Handoff, Ticket
 from bot.messaging.deliver import Delivery
 from tests.factories import PHONE_A, make_account, make_bill, make_contact
@@ -274,3 +274,120 @@ def test_an_agent_reads_only_the_time_window_of_hand_overs_they_handled(world):
         reads = audit.entries(s, action="conversation.read")
         assert sorted(e.actor for e in reads) == ["staff:a1", "staff:a1", "staff:sup", "staff:sup"]
         assert {(e.target_id, e.detail["handoff"]) for e in reads} == {(SENDER, p["handoff"])}
+
+
+# ------------------------------------------------------------------------- faults found in use (issue 15)
+
+
+def test_what_brought_the_customer_is_not_the_no_or_the_request_for_a_person():
+    assert handoffs.purpose_intent(["deny", "request_human"]) is None  # 算了 → 转人工: nothing to route by
+    assert handoffs.purpose_intent(["query_bill", "deny", "request_human"]) == "query_bill"
+    assert handoffs.purpose_intent(["greet", "report_outage", "inform", "affirm", None]) == "report_outage"
+
+
+def test_the_queue_names_the_customer_by_account_and_previews_their_last_message(world):
+    db, p = world
+    with db.session() as s:
+        (item,) = service.queue_view(s, p["a1"])["waiting"]
+    assert item["customer"]["display"] == "张** · 户号尾号0101"
+    assert item["last_message"]["text"].startswith("我的电话是139****") and "转人工" in item["last_message"]["text"]
+
+
+def test_an_unbound_wechat_customer_is_named_by_channel_and_first_visit_not_by_openid(world):
+    db, p = world
+    with db.session() as s:
+        contact = contacts.get_or_create(s, "wechat", "oWxUnbound0003qJb")
+        transcript.append(s, contact.sender_id, "wechat", "in", "customer", "算了")
+        handoffs.request(s, contact.sender_id, "wechat", "asked", contact=contact, last_intent=None)
+    with db.session() as s:
+        item = [h for h in service.queue_view(s, p["a1"])["waiting"] if h["sender_id"] == contact.sender_id][0]
+    assert item["customer"]["display"].startswith("微信客户（未绑定户号，") and "3qJb" not in item["customer"]["display"]
+    assert item["last_intent"] is None and item["last_message"]["text"] == "算了"
+
+
+def test_a_conversation_handed_back_stays_findable_by_its_agent_and_supervisors(world):
+    db, p = world
+    with db.session() as s:
+        service.take(s, p["a1"], p["handoff"])
+    with db.session() as s:
+        service.finish(s, p["a1"], p["handoff"], "handback")
+    with db.session() as s:
+        assert [h["id"] for h in service.queue_view(s, p["a1"])["ended"]] == [p["handoff"]]
+        assert [h["id"] for h in service.queue_view(s, p["sup"])["ended"]] == [p["handoff"]]
+        assert service.queue_view(s, p["a2"])["ended"] == []  # not someone else's
+        view = service.conversation_view(s, p["a1"], p["handoff"])
+    assert view["handoff"]["status"] == "closed" and view["mine"] is False
+    assert "转人工" in view["transcript"][0]["text"]
+
+
+def test_agents_correct_a_tickets_text_and_the_old_text_stays_in_its_history(world):
+    db, p = world
+    with db.session() as s:
+        service.take(s, p["a1"], p["handoff"])
+    with db.session() as s:
+        ticket = service.create_ticket(s, p["a1"], p["handoff"], {"type": "complaint", "description": "我要投诉"})
+    with db.session() as s:
+        with _denied("empty"):
+            service.correct_ticket_description(s, p["a1"], p["handoff"], ticket["ticket_no"], {"description": " "})
+        with _denied("not_owner"):
+            service.correct_ticket_description(s, p["a2"], p["handoff"], ticket["ticket_no"], {"description": "x"})
+        fixed = service.correct_ticket_description(s, p["a1"], p["handoff"], ticket["ticket_no"],
+                                                   {"description": "抄表员连续三个月估抄，要求核实电量"})
+    assert fixed["description"] == "抄表员连续三个月估抄，要求核实电量"
+    assert [(c["actor"], c["before"]) for c in fixed["corrections"]] == [("staff:a1", "我要投诉")]
+    with db.session() as s:
+        row = s.query(Ticket).one()
+        assert row.description == "抄表员连续三个月估抄，要求核实电量"
+        assert audit.entries(s, action="ticket.description")[0].actor == "staff:a1"
+        # the customer's progress report lists status steps, not the office's corrections
+        assert [e.status for e in tickets.progress(row).history] == ["open"]
+
+
+def test_the_side_panel_lists_every_ticket_with_photos_and_location(world):
+    db, p = world
+    with db.session() as s:
+        contact = contacts.by_sender(s, SENDER)
+        for n in range(25):
+            tickets.create(s, "repair", "wechat", f"停电{n}", contact=contact)
+        hazard = tickets.create(s, "hazard", "wechat", "电线杆歪了", contact=contact)
+        tickets.attach(s, hazard, "image", "/simulator/static/sample.svg", "customer:x")
+        tickets.attach(s, hazard, "location", "39.35,114.69 涞源县城关镇东关村", "customer:x")
+    with db.session() as s:
+        view = service.conversation_view(s, p["sup"], p["handoff"])
+    assert len(view["tickets"]) == 26
+    shown = [t for t in view["tickets"] if t["type"] == "hazard"][0]
+    photo, place = shown["attachments"]
+    assert photo == {"kind": "image", "at": photo["at"], "url": "/simulator/static/sample.svg",
+                     "ref": "/simulator/static/sample.svg"}
+    assert (place["lat"], place["lng"], place["label"]) == ("39.35", "114.69", "涞源县城关镇东关村")
+
+
+# ---------------------------------------------------------------- agent work, supervision (issue 15)
+
+
+def test_notes_stay_among_staff_whispers_are_supervisors_and_a_transfer_needs_a_note(world):
+    db, p = world
+    with db.session() as s:
+        service.take(s, p["a1"], p["handoff"])
+    with db.session() as s:
+        service.add_note(s, p["a1"], p["handoff"], {"kind": "note", "text": "客户情绪激动"})
+        with _denied("not_owner"):
+            service.add_note(s, p["a2"], p["handoff"], {"kind": "note", "text": "x"})
+        with _denied("forbidden"):
+            service.add_note(s, p["a1"], p["handoff"], {"kind": "whisper", "text": "x"})
+        service.add_note(s, p["sup"], p["handoff"], {"kind": "whisper", "text": "先安抚再核实"})
+        with _denied("note_required"):
+            service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": " "})
+        service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": "电费问题请跟进"})
+    with db.session() as s:
+        view = service.conversation_view(s, p["a2"], p["handoff"])
+        assert view["mine"] is True
+        assert [(n["kind"], n["text"]) for n in view["notes"]] == [
+            ("note", "客户情绪激动"), ("whisper", "先安抚再核实"), ("transfer", "电费问题请跟进")]
+        assert all(e["text"] not in ("客户情绪激动", "先安抚再核实", "电费问题请跟进") for e in view["transcript"])
+        with _denied("not_owner"):
+            service.owned(s, p["a1"], p["handoff"], "conversation.reply")
+        service.transfer(s, p["a2"], p["handoff"], {"to_group": "repair", "note": "其实是停电，转报修组"})
+    with db.session() as s:
+        (item,) = service.queue_view(s, p["a1"])["waiting"]
+        assert item["skill_group"] == "repair" and item["status"] == "waiting"
