@@ -162,6 +162,8 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "ticket.description": "更正工单内容",
     "ticket.attach": "工单添加附件",
     "ticket.status": "工单状态变更",
+    "conversation.read": "查阅已结束会话",
+    "ticket.callback_phone": "登记回电号码",
 }
 CONSOLE_AUDIT_OUTCOME_LABELS = {"ok": "成功", "denied": "拒绝", "error": "出错"}
 CONSOLE_AUDIT_TARGET_LABELS = {"account": "户号", "conversation": "会话", "staff": "人员", "ticket": "工单",
