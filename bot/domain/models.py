@@ -35,11 +35,11 @@ from bot.domain.pii import EncryptedText
 AREA_TYPES = ("urban", "rural", "remote")
 CATEGORIES = ("residential", "commercial", "agricultural")
 TARIFFS = ("tiered", "tou")
-TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback")
+TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback", "defect")
 TICKET_STATUSES = ("open", "dispatched", "on_site", "resolved", "closed", "cancelled")
 OPEN_TICKET_STATUSES = ("open", "dispatched", "on_site")
 CHANNELS = ("wechat", "sms", "console", "rest")
-STAFF_ROLES = ("agent", "supervisor", "admin")
+STAFF_ROLES = ("agent", "supervisor", "admin", "dispatcher")
 
 
 class Account(Base):
@@ -62,6 +62,9 @@ class Account(Base):
     balance = Column(Numeric(12, 2), nullable=False, default=Decimal("0"))
     bind_locked_until = Column(DateTime, nullable=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # 重点关爱客户 (living alone, medical equipment on power, …): set by supervisors, audited
+    key_customer = Column(Boolean, nullable=False, default=False, server_default=text("false"))
+    key_customer_reason = Column(String(100), nullable=True)
 
     bills = relationship("Bill", back_populates="account", order_by="Bill.period")
 
@@ -179,8 +182,20 @@ class Ticket(Base):
     source_key = Column(String(128), nullable=True, unique=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # back office: the crew (班组) working it, when they expect to arrive/finish (UTC), the incident a
+    # duplicate was merged into, urges (催办), and the escalation marks the periodic scan sets once
+    crew_id = Column(Integer, ForeignKey("crews.id"), nullable=True, index=True)
+    eta = Column(DateTime, nullable=True)
+    merged_into_id = Column(Integer, ForeignKey("tickets.id"), nullable=True, index=True)
+    urge_count = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    last_urged_at = Column(DateTime, nullable=True)
+    at_risk_flagged_at = Column(DateTime, nullable=True)
+    escalated_at = Column(DateTime, nullable=True)
 
     account = relationship("Account")
+    crew = relationship("Crew")
+    merged_into = relationship("Ticket", remote_side=[id])
+    notes = relationship("TicketNote", back_populates="ticket", order_by="TicketNote.id")
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
     attachments = relationship("TicketAttachment", back_populates="ticket", order_by="TicketAttachment.id")
 
@@ -210,6 +225,9 @@ class TicketAttachment(Base):
     kind = Column(String(10), nullable=False)  # image | location
     ref = Column(Text, nullable=False)  # media URL / media id / "lat,lng label"
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the photo's bytes kept under MEDIA_DIR (relative path) when they were downloaded on arrival
+    stored_file = Column(String(200), nullable=True)
+    content_type = Column(String(60), nullable=True)
 
     ticket = relationship("Ticket", back_populates="attachments")
 
@@ -384,6 +402,69 @@ class OutboundStatusEvent(Base):
     at = Column(DateTime, nullable=False, default=utcnow)
 
 
+# ------------------------------------------------------------------------------------- back office
+
+
+class Crew(Base):
+    """A field crew (班组) tickets are assigned to; managed by administrators in the console."""
+
+    __tablename__ = "crews"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False, unique=True)
+    township = Column(String(40), nullable=True)  # the 供电所's area, for the queue's filter
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class TicketNote(Base):
+    """Something staff or the system wrote on a ticket: an internal note, a description correction, a
+    customer's urge (催办), an at-risk flag or an escalation. Never shown to the customer."""
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(12), nullable=False)  # note | correction | urge | at_risk | escalated | merged
+    text = Column(EncryptedText, nullable=False)
+    author = Column(String(80), nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="notes")
+
+
+class IntegrationEvent(Base):
+    """A ticket event an outside system posted, kept so a retried ``event_id`` acts only once."""
+
+    __tablename__ = "integration_events"
+    __table_args__ = (UniqueConstraint("system", "event_id", name="uq_integration_events_system_event"),)
+
+    id = Column(Integer, primary_key=True)
+    system = Column(String(40), nullable=False)
+    event_id = Column(String(100), nullable=False)
+    body_hash = Column(String(64), nullable=False)
+    ticket_no = Column(String(20), nullable=False)
+    result = Column(JSON, nullable=False, default=dict)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Inspection(Base):
+    """An equipment inspection finding (seed 1.2) recorded by a crew member; it opens a defect ticket."""
+
+    __tablename__ = "inspections"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    equipment_kind = Column(String(12), nullable=False)  # line | transformer_area (台区) | pole | other
+    equipment_ref = Column(String(100), nullable=False)
+    readings = Column(JSON, nullable=False, default=dict)
+    severity = Column(String(10), nullable=False)  # general | serious | critical
+    latitude = Column(Numeric(9, 6), nullable=True)
+    longitude = Column(Numeric(9, 6), nullable=True)
+    inspector = Column(String(80), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 __all__ = [
     "Account",
     "AuditEntry",
@@ -404,4 +485,8 @@ __all__ = [
     "TranscriptEntry",
     "StaffSession",
     "OutboundStatusEvent",
+    "Crew",
+    "TicketNote",
+    "IntegrationEvent",
+    "Inspection",
 ]
