@@ -503,6 +503,7 @@ class Job:
     contact_active: bool
     within_window: bool  # the customer wrote within 48 h: a customer-service message is allowed
     phone: Optional[str]
+    attempts: int  # including this one
 
 
 #: WeChat's customer-service window after the customer's last message.
@@ -562,7 +563,7 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
             channel="wechat" if wechat else "sms", openid=contact.external_id if wechat else None,
             contact_active=contact.active if contact is not None else True,
             within_window=bool(wechat and contact.last_inbound_at and now - contact.last_inbound_at < SERVICE_WINDOW),
-            phone=notice.phone,
+            phone=notice.phone, attempts=(notice.attempts or 0) + 1,
         ))
     return jobs
 
