@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Dict, FrozenSet, Mapping, Tuple
 
 #: The repository root (``bot/`` lives directly under it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,36 @@ def _flag(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+#: What a back-office API token may be limited to (``system:token:scope+scope``).
+API_SCOPES = frozenset({"tickets.read", "tickets.write", "outages.write"})
+
+
+def parse_api_tokens(value: str | None) -> Dict[str, Tuple[str, FrozenSet[str]]]:
+    """``INTEGRATION_API_TOKENS``: comma-separated ``system:token`` or ``system:token:scope+scope``.
+
+    Raises ValueError naming the variable for an empty part, a short token (< 16 characters), an
+    unknown scope or a system named twice."""
+    tokens: Dict[str, Tuple[str, FrozenSet[str]]] = {}
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = part.split(":")
+        if len(pieces) not in (2, 3) or not pieces[0].strip() or not pieces[1].strip():
+            raise ValueError("INTEGRATION_API_TOKENS: expected system:token[:scope+scope] pairs separated by commas")
+        system, token = pieces[0].strip(), pieces[1].strip()
+        if len(token) < 16:
+            raise ValueError(f"INTEGRATION_API_TOKENS: the token of {system!r} is shorter than 16 characters")
+        scopes = frozenset(x.strip() for x in pieces[2].split("+") if x.strip()) if len(pieces) == 3 else frozenset()
+        if scopes - API_SCOPES:
+            raise ValueError(f"INTEGRATION_API_TOKENS: unknown scope(s) {sorted(scopes - API_SCOPES)} of {system!r};"
+                             f" known: {sorted(API_SCOPES)}")
+        if system in tokens:
+            raise ValueError(f"INTEGRATION_API_TOKENS: system {system!r} appears twice")
+        tokens[system] = (token, scopes)
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -65,6 +95,11 @@ class Settings:
     console_login_ip_limit: int = 20
     console_canned_replies_file: Path = ROOT / "bot" / "console" / "canned_replies.yml"
     log_level: str = "INFO"
+    # back office: systems allowed on /api/v1/ (system -> (token, scopes; empty = every operation)),
+    # where customers' photos are kept, who gets an SMS when a ticket is escalated
+    integration_api_tokens: Mapping[str, Tuple[str, FrozenSet[str]]] = field(default_factory=dict)
+    media_dir: Path = ROOT / "var" / "media"
+    escalation_sms_to: str | None = None
     # notices and the worker (bot/jobs.py)
     notice_quiet_hours: str = "21:00-08:00"
     wechat_template_ids: tuple = ()  # (("outage", "<template id>"), ...) from WECHAT_TEMPLATE_IDS
@@ -128,6 +163,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         console_login_ip_limit=int(get("CONSOLE_LOGIN_IP_LIMIT") or defaults.console_login_ip_limit),
         console_canned_replies_file=Path(get("CONSOLE_CANNED_REPLIES_FILE") or defaults.console_canned_replies_file),
         log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+        integration_api_tokens=parse_api_tokens(get("INTEGRATION_API_TOKENS")),
+        media_dir=Path(get("MEDIA_DIR") or var_dir / "media"),
+        escalation_sms_to=get("ESCALATION_SMS_TO"),
         notice_quiet_hours=_quiet_hours(get("NOTICE_QUIET_HOURS") or defaults.notice_quiet_hours),
         wechat_template_ids=_pairs("WECHAT_TEMPLATE_IDS", get("WECHAT_TEMPLATE_IDS")),
         notice_rate_wechat=_positive("NOTICE_RATE_WECHAT", get("NOTICE_RATE_WECHAT"), defaults.notice_rate_wechat),

@@ -74,6 +74,7 @@ class Sla:
     planned_outage_notice_days: int
     at_risk_fraction: float
     application_working_days: Mapping[str, int]
+    escalation_flag_fraction: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             planned_outage_notice_days=int(sla["planned_outage_notice_days"]),
             at_risk_fraction=float(sla["at_risk_fraction"]),
             application_working_days=dict(sla["application_working_days"]),
+            escalation_flag_fraction=float(sla.get("escalation_flag_fraction", 0.8)),
         ),
         calendar=WorkingCalendar(_dates(raw.get("calendar", {}).get("holidays"), "holidays"),
                                  _dates(raw.get("calendar", {}).get("working_weekends"), "working_weekends")),
