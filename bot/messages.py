@@ -112,3 +112,5 @@ NOTICE_OPTED_OUT = "好的，今后不再给您发送{topic}。如需恢复，�
 NOTICE_OPTED_IN = "好的，已为您恢复{topic}。"
 NOTICE_REOPENED = "已为您重新打开工单{ticket_no}，我们会尽快安排人员处理。"
 NOTICE_NOTHING_TO_REOPEN = "您目前没有刚处理完的工单。如果家里停电了，请告诉我具体地址，我来为您报修。"
+# the on-duty supervisor's SMS when a ticket passes its deadline (ESCALATION_SMS_TO)
+NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"

@@ -38,6 +38,7 @@ from bot import messages
 from bot.clock import TZ, fmt_local, local_to_utc, local_today, to_local, utcnow
 from bot.config import get_settings
 from bot.domain import accounts as accounts_domain
+from bot.domain.escalation import Change
 from bot.domain.models import (
     Account,
     Bill,
@@ -435,6 +436,22 @@ def plan_recent_ticket_events(s: Session, now: Optional[datetime] = None, hours:
     q = select(TicketEvent).where(TicketEvent.at >= now - timedelta(hours=hours),
                                   TicketEvent.status.in_(TICKET_NOTICE_STATUSES)).order_by(TicketEvent.id)
     return sum(plan_ticket_event(s, e, now) for e in s.scalars(q) if f"ticket-event:{e.id}" not in planned)
+
+
+def plan_escalations(s: Session, changes: Sequence[Change], phone: str, now: Optional[datetime] = None) -> int:
+    """An SMS to the on-duty supervisor (``ESCALATION_SMS_TO``) for each ticket newly put on the escalation
+    list (the back office's escalation scan). Returns notices planned."""
+    now = now or utcnow()
+    total = 0
+    supervisor = Recipient(person_of_phone(phone), phone=phone)
+    for change in changes:
+        ticket_no = change.ticket_no
+        text = messages.NOTICE_ESCALATED.format(
+            ticket_no=ticket_no, type=messages.TICKET_TYPE_LABELS.get(change.ticket_type, ""),
+            township=change.township or "")
+        total += plan(s, event_key=f"escalated:{ticket_no}", kind="escalated", topic="staff", recipients=[supervisor],
+                      text=text, urgent=True, now=now)
+    return total
 
 
 # --- bills -------------------------------------------------------------------------------------------------

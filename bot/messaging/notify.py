@@ -79,6 +79,10 @@ class NoticeSender:
         self.wechat_bucket = TokenBucket(self.settings.notice_rate_wechat)
         self.sms_bucket = TokenBucket(self.settings.notice_rate_sms)
 
+    async def close(self) -> None:
+        """Close the WeChat client's connections (they belong to the event loop that is ending)."""
+        await self.wechat.close()
+
     async def send(self, job: notices.Job) -> Outcome:
         """One notice; never raises for a provider's refusal (the outcome says what happened)."""
         if job.channel == "wechat" and job.openid and job.contact_active:
@@ -157,9 +161,13 @@ def _claim(limit: int) -> List[notices.Job]:
         return notices.claim_due(s, limit=limit)
 
 
-async def send_due(sender: NoticeSender, batch: int = 200, deadline_s: Optional[float] = None) -> int:
+async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s: Optional[float] = None) -> int:
     """Claim and send due notices, ``notice_concurrency`` at a time, until none are due (or ``deadline_s``
-    seconds passed); returns how many were handled."""
+    seconds passed); returns how many were handled. Claims are taken in batches the rate limits let go
+    within about two seconds, so a claim is never old while its worker lives."""
+    settings = sender.settings
+    batch = batch or int(max(settings.notice_concurrency,
+                             min(200, 2 * max(settings.notice_rate_wechat, settings.notice_rate_sms))))
     started = time.monotonic()
     handled = 0
     gate = asyncio.Semaphore(sender.settings.notice_concurrency)
@@ -173,12 +181,15 @@ async def send_due(sender: NoticeSender, batch: int = 200, deadline_s: Optional[
                 outcome = Outcome("retry", None, f"{type(exc).__name__}")
             await asyncio.to_thread(_record, job, outcome, job.attempts)
 
-    while deadline_s is None or time.monotonic() - started < deadline_s:
-        jobs = await asyncio.to_thread(_claim, batch)
-        if not jobs:
-            break
-        await asyncio.gather(*(one(j) for j in jobs))
-        handled += len(jobs)
+    try:
+        while deadline_s is None or time.monotonic() - started < deadline_s:
+            jobs = await asyncio.to_thread(_claim, batch)
+            if not jobs:
+                break
+            await asyncio.gather(*(one(j) for j in jobs))
+            handled += len(jobs)
+    finally:
+        await sender.close()
     return handled
 
 

@@ -8,6 +8,8 @@
 * ``POST /cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create`` —
   check the access token (41001 missing, 40001 unknown, 42001 expired), the JSON body (44002 empty,
   47001 malformed), customer-service rules (43004 for an unsubscribed openid) and record what was sent.
+* A rate limit on demand: with ``rate_limit`` (requests per second, over a sliding second) set, message
+  calls beyond it answer 45009 ("api freq out of limit") and are counted in ``rate_limited``.
 * Errors on demand: :meth:`FakeWeChatApi.fail_next` makes the next call(s) of a path — optionally only
   for one openid — return a given errcode (45015, 45047, 40001, -1 …); :meth:`expire_tokens` expires
   every issued token.
@@ -26,9 +28,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import xmltodict
@@ -75,7 +78,8 @@ class SentMessage:
 class FakeWeChatApi:
     """The fake's state and its controls; one server for the whole test session."""
 
-    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200) -> None:
+    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200,
+                 rate_limit: Optional[float] = None) -> None:
         self.apps: Dict[str, str] = dict(apps or {TEST_APPID: TEST_SECRET})
         self.token_ttl_s = token_ttl_s
         self._lock = threading.Condition()
@@ -85,6 +89,9 @@ class FakeWeChatApi:
         self.menus: List[Dict[str, Any]] = []
         self.token_requests = 0
         self.unsubscribed: set = set()
+        self.rate_limit = rate_limit
+        self.rate_limited = 0
+        self._recent: Deque[float] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -167,6 +174,14 @@ class FakeWeChatApi:
         except ValueError:
             return {"errcode": 47001, "errmsg": "data format error"}
         touser = body.get("touser")
+        if self.rate_limit and path != "/cgi-bin/menu/create":
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.rate_limit:
+                self.rate_limited += 1
+                return {"errcode": 45009, "errmsg": "api freq out of limit"}
+            self._recent.append(now)
         for index, (fail_path, fail_user, errcode) in enumerate(self._failures):
             if fail_path == path and (fail_user is None or fail_user == touser):
                 del self._failures[index]
