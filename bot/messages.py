@@ -95,8 +95,8 @@ NOTICE_TEXTS = {
     "fault_changed": "故障停电更新：{place}预计恢复供电时间改为{eta}，原因：{reason}。",
     "fault_restored": "恢复供电：{place}的故障停电已于{at}恢复供电。如您家仍没有电，请回复“还没来电”。",
     "planned_restored": "恢复供电：{place}的计划停电已于{at}结束，恢复供电。",
-    "ticket_dispatched": "您的工单{ticket_no}已派单，抢修班组{crew}正在赶来，预计{eta}前到达。",
-    "ticket_dispatched_no_eta": "您的工单{ticket_no}已派单，抢修班组{crew}正在赶来。",
+    "ticket_dispatched": "您的工单{ticket_no}已派单，{crew}正在赶来，预计{eta}前到达。",
+    "ticket_dispatched_no_eta": "您的工单{ticket_no}已派单，{crew}正在赶来。",
     "ticket_on_site": "您的工单{ticket_no}：抢修人员已到达现场，正在处理。",
     "ticket_resolved": "您的工单{ticket_no}已处理完毕。如果还没来电，直接回复'还没来电'。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
     "ticket_reopened": "您的工单{ticket_no}已重新打开，我们会尽快再派人处理。",
@@ -104,13 +104,12 @@ NOTICE_TEXTS = {
     "bill_overdue": "欠费提醒：户号{account_no}{period}电费{amount}元已逾期，从今天起每天加收违约金，请尽快缴纳。",
     "prepaid_low": "余额提醒：户号{account_no}余额{balance}元，预计还可用{days}天，请及时充值，以免停电。",
 }
-NOTICE_CREW_UNKNOWN = "抢修班组"
+NOTICE_CREW = "抢修班组“{name}”"  # {crew} in the ticket notices
+NOTICE_CREW_UNKNOWN = "抢修人员"
 NOTICE_WHOLE_TOWNSHIP = "{township}"  # the place of an outage without villages
-# a customer turning notices off and on (actions/notices.py); {topic}: one of NOTICE_TOPIC_LABELS
+# the topics a customer can turn off, as named in domain.yml's utter_notice_off/on ({topic})
 NOTICE_TOPIC_LABELS = {"outage": "停电通知", "bill": "电费提醒"}
-NOTICE_OPTED_OUT = "好的，今后不再给您发送{topic}。如需恢复，请回复“恢复{topic}”。"
-NOTICE_OPTED_IN = "好的，已为您恢复{topic}。"
-NOTICE_REOPENED = "已为您重新打开工单{ticket_no}，我们会尽快安排人员处理。"
-NOTICE_NOTHING_TO_REOPEN = "您目前没有刚处理完的工单。如果家里停电了，请告诉我具体地址，我来为您报修。"
 # the on-duty supervisor's SMS when a ticket passes its deadline (ESCALATION_SMS_TO)
 NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"
+# the ticket history note when a customer's "还没来电" reopens a resolved repair ticket
+NOTICE_REOPEN_NOTE = "客户回复“还没来电”，工单重新打开"

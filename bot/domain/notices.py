@@ -38,6 +38,7 @@ from bot import messages
 from bot.clock import TZ, fmt_local, local_to_utc, local_today, to_local, utcnow
 from bot.config import get_settings
 from bot.domain import accounts as accounts_domain
+from bot.domain import contacts, dispatch, tickets
 from bot.domain.escalation import Change
 from bot.domain.models import (
     Account,
@@ -49,6 +50,7 @@ from bot.domain.models import (
     Outage,
     OutageCall,
     OutboundMessage,
+    SatisfactionRating,
     Ticket,
     TicketEvent,
     TicketFollower,
@@ -418,13 +420,59 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
         name = "ticket_dispatched" if ticket.eta else "ticket_dispatched_no_eta"
     else:
         name = f"ticket_{event.status}"
-    crew = ticket.crew.name if ticket.crew is not None else messages.NOTICE_CREW_UNKNOWN
+    crew = (messages.NOTICE_CREW.format(name=ticket.crew.name) if ticket.crew is not None
+            else messages.NOTICE_CREW_UNKNOWN)
     text = messages.NOTICE_TEXTS[name].format(ticket_no=ticket.ticket_no, crew=crew,
                                               eta=fmt_local(ticket.eta) if ticket.eta else "")
-    template = {"ticket_no": ticket.ticket_no, "status": messages.STATUS_LABELS.get(ticket.status, ""),
+    template = {"ticket_no": ticket.ticket_no, "status": messages.STATUS_LABELS.get(event.status, ""),
                 "content": text}
-    return plan(s, event_key=f"ticket-event:{event.id}", kind=name, topic="ticket",
-                recipients=ticket_recipients(s, ticket), text=text, urgent=True, now=now, template=template)
+    recipients = ticket_recipients(s, ticket)
+    if event.actor.startswith(CUSTOMER_ACTOR):  # the customer who reopened it was answered in the chat
+        actor = contacts.by_sender(s, event.actor[len(CUSTOMER_ACTOR):])
+        recipients = [r for r in recipients if actor is None or r.contact_id != actor.id]
+    return plan(s, event_key=f"ticket-event:{event.id}", kind=name.replace("_no_eta", ""), topic="ticket",
+                recipients=recipients, text=text, urgent=True, now=now, template=template)
+
+
+#: How an action names the customer acting on a ticket (TicketEvent.actor).
+CUSTOMER_ACTOR = "customer:"
+#: A "还没来电" reply reopens a repair ticket resolved at most this long ago.
+REOPEN_WINDOW = timedelta(hours=72)
+#: A rating reply counts for a resolved notice sent at most this long ago.
+RATING_WINDOW = timedelta(days=7)
+
+
+def reopen_not_restored(s: Session, contact: Contact, now: Optional[datetime] = None) -> Optional[Ticket]:
+    """The customer replied "还没来电" to a resolved notice: their latest repair ticket (opened or followed)
+    resolved within ``REOPEN_WINDOW`` goes back to ``open`` (audited, as the customer). None when there is
+    none (then it is a new outage report)."""
+    now = now or utcnow()
+    for ticket in tickets.for_contact(s, contact, limit=5, types=["repair"]):
+        if ticket.status != "resolved" or ticket.merged_into_id is not None:
+            continue
+        resolved_at = max((e.at for e in ticket.events if e.status == "resolved"), default=None)
+        if resolved_at is not None and now - resolved_at <= REOPEN_WINDOW:
+            dispatch.transition(s, ticket, "open", actor=CUSTOMER_ACTOR + contact.sender_id,
+                                note=messages.NOTICE_REOPEN_NOTE, now=now)
+            return ticket
+    return None
+
+
+def awaiting_rating(s: Session, contact: Contact, now: Optional[datetime] = None) -> Optional[int]:
+    """The ticket (id) whose resolved notice, with its rating request, reached this customer within
+    ``RATING_WINDOW`` and that they have not rated yet; None otherwise."""
+    now = now or utcnow()
+    q = (select(Notice.event_key)
+         .where(Notice.contact_id == contact.id, Notice.kind == "ticket_resolved", Notice.status == "sent",
+                Notice.sent_at >= now - RATING_WINDOW)
+         .order_by(Notice.sent_at.desc()))
+    rated = set(s.scalars(select(SatisfactionRating.ticket_id).where(SatisfactionRating.contact_id == contact.id,
+                                                                     SatisfactionRating.ticket_id.is_not(None))))
+    for event_key in s.scalars(q):
+        event = s.get(TicketEvent, int(event_key.split(":", 1)[1]))
+        if event is not None and event.ticket_id not in rated:
+            return event.ticket_id
+    return None
 
 
 def plan_recent_ticket_events(s: Session, now: Optional[datetime] = None, hours: int = 24) -> int:
