@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Dict, Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import messages
@@ -239,18 +239,19 @@ def plan(s: Session, *, event_key: str, kind: str, topic: str, recipients: Itera
         due = (quiet or quiet_hours()).release(due)
     existing: Set[str] = set(s.scalars(select(Notice.person_key).where(Notice.event_key == event_key)))
     body = messages.NOTICE_SIGNATURE + text
-    added = 0
+    rows = []
     for r in recipients:
         if r.person_key in existing:
             continue
         existing.add(r.person_key)
-        s.add(Notice(key=f"{event_key}|{r.person_key}", event_key=event_key, kind=kind, topic=topic,
-                     person_key=r.person_key, contact_id=r.contact_id, account_id=r.account_id, phone=r.phone,
-                     only_if_unreached=r.only_if_unreached, text=body, template=template, urgent=urgent,
-                     not_before=due, status="pending", attempts=0, created_at=now))
-        added += 1
-    s.flush()
-    return added
+        rows.append(dict(key=f"{event_key}|{r.person_key}", event_key=event_key, kind=kind, topic=topic,
+                         person_key=r.person_key, contact_id=r.contact_id, account_id=r.account_id, phone=r.phone,
+                         only_if_unreached=r.only_if_unreached, text=body, template=template, urgent=urgent,
+                         not_before=due, status="pending", attempts=0, created_at=now))
+    if rows:
+        s.flush()
+        s.execute(insert(Notice), rows)  # one statement for a whole village (thousands of rows)
+    return len(rows)
 
 
 _quiet: Optional[QuietHours] = None
@@ -602,7 +603,10 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
          .order_by(Notice.only_if_unreached, Notice.id).limit(limit * 2))
     jobs: List[Job] = []
     prefs = _disabled(s)
-    for notice in s.scalars(q).all():
+    candidates = s.scalars(q).all()
+    ids = {n.contact_id for n in candidates if n.contact_id}
+    people = {c.id: c for c in s.scalars(select(Contact).where(Contact.id.in_(ids)))} if ids else {}
+    for notice in candidates:
         if len(jobs) >= limit:
             break
         if notice.topic in OPTIONAL_TOPICS and (notice.person_key, notice.topic) in prefs:
@@ -620,7 +624,7 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
                           .execution_options(synchronize_session=False)).rowcount
         if taken != 1:
             continue
-        contact = s.get(Contact, notice.contact_id) if notice.contact_id else None
+        contact = people.get(notice.contact_id) if notice.contact_id else None
         wechat = contact is not None and contact.channel == "wechat"
         jobs.append(Job(
             notice_id=notice.id, person_key=notice.person_key, kind=notice.kind, topic=notice.topic,
@@ -643,6 +647,13 @@ def _close(s: Session, notice: Notice, status: str, now: datetime, error: Option
     notice.claimed_at = notice.claimed_at or now
     if error:
         notice.error = error[:2000]
+
+
+def finish_many(s: Session, outcomes: Sequence[Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]],
+                now: Optional[datetime] = None) -> None:
+    """Record several outcomes at once: ``(notice_id, status, channel, error, retry_at)`` as for :func:`finish`."""
+    for notice_id, status, channel, error, retry_at in outcomes:
+        finish(s, notice_id, status, channel, error, retry_at, now)
 
 
 def finish(s: Session, notice_id: int, status: str, channel: Optional[str] = None, error: Optional[str] = None,

@@ -18,7 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from bot.clock import utcnow
 from bot.config import Settings, get_settings
@@ -38,11 +38,12 @@ BACKOFF_S = 30.0
 
 
 class TokenBucket:
-    """At most ``rate`` acquisitions per second on average, bursts up to ``burst``."""
+    """At most ``rate`` acquisitions per second, bursts up to ``burst`` (default 1: evenly paced, so no
+    one-second window of the provider's ever sees more than ``rate``)."""
 
-    def __init__(self, rate: float, burst: Optional[float] = None) -> None:
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate / 10)
+        self.capacity = burst
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self._lock: Optional[asyncio.Lock] = None
@@ -145,15 +146,19 @@ def _retry_at(attempts: int, now: datetime) -> datetime:
     return now + timedelta(seconds=BACKOFF_S * 4 ** max(0, attempts - 1))
 
 
-def _record(job: notices.Job, outcome: Outcome, attempts: int) -> None:
-    now = utcnow()
+def _settle(job: notices.Job, outcome: Outcome, now: datetime) -> Tuple[int, str, Optional[str], Optional[str],
+                                                                      Optional[datetime]]:
+    if outcome.status == "retry" and job.attempts < MAX_ATTEMPTS:
+        return job.notice_id, "pending", outcome.channel, outcome.error, _retry_at(job.attempts, now)
+    status = "failed" if outcome.status == "retry" else outcome.status
+    return job.notice_id, status, outcome.channel, outcome.error, None
+
+
+def _record(settled: List[Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]]) -> None:
+    """Record a batch's outcomes in one transaction (a worker killed before it leaves the evidence in the
+    outbox, which notices.recover_stale reads)."""
     with session_scope() as s:
-        if outcome.status == "retry" and attempts < MAX_ATTEMPTS:
-            notices.finish(s, job.notice_id, "pending", outcome.channel, outcome.error,
-                           retry_at=_retry_at(attempts, now), now=now)
-        else:
-            status = "failed" if outcome.status == "retry" else outcome.status
-            notices.finish(s, job.notice_id, status, outcome.channel, outcome.error, now=now)
+        notices.finish_many(s, settled, now=utcnow())
 
 
 def _claim(limit: int) -> List[notices.Job]:
@@ -172,21 +177,22 @@ async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s
     handled = 0
     gate = asyncio.Semaphore(sender.settings.notice_concurrency)
 
-    async def one(job: notices.Job) -> None:
+    async def one(job: notices.Job) -> Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]:
         async with gate:
             try:
                 outcome = await sender.send(job)
             except Exception as exc:  # a bug or an unexpected answer: back off rather than lose it
                 logger.exception("notice %d: sending failed", job.notice_id)
                 outcome = Outcome("retry", None, f"{type(exc).__name__}")
-            await asyncio.to_thread(_record, job, outcome, job.attempts)
+            return _settle(job, outcome, utcnow())
 
     try:
         while deadline_s is None or time.monotonic() - started < deadline_s:
             jobs = await asyncio.to_thread(_claim, batch)
             if not jobs:
                 break
-            await asyncio.gather(*(one(j) for j in jobs))
+            settled = await asyncio.gather(*(one(j) for j in jobs))
+            await asyncio.to_thread(_record, list(settled))
             handled += len(jobs)
     finally:
         await sender.close()

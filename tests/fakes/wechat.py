@@ -211,6 +211,8 @@ class FakeWeChatApi:
         api_paths = {"/cgi-bin/message/custom/send", "/cgi-bin/message/template/send", "/cgi-bin/menu/create"}
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive, as WeChat's servers do
+
             def log_message(self, *args: Any) -> None:
                 pass
 
