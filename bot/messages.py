@@ -113,3 +113,5 @@ NOTICE_TOPIC_LABELS = {"outage": "停电通知", "bill": "电费提醒"}
 NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"
 # the ticket history note when a customer's "还没来电" reopens a resolved repair ticket
 NOTICE_REOPEN_NOTE = "客户回复“还没来电”，工单重新打开"
+# how the simulator marks a notice the worker pushed (shown above the message)
+SIMULATOR_NOTICE_LABEL = "服务通知"

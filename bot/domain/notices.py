@@ -564,6 +564,7 @@ class Job:
     text: str
     template: Optional[Dict[str, str]]
     contact_id: Optional[int]
+    sender_id: Optional[str]  # the contact's conversation, where a WeChat notice is kept in the transcript
     channel: str  # wechat | sms
     openid: Optional[str]
     contact_active: bool
@@ -571,6 +572,9 @@ class Job:
     phone: Optional[str]
     attempts: int  # including this one
 
+
+#: The transcript author of a notice (agents and the simulator see notices in the conversation).
+TRANSCRIPT_AUTHOR = "notice"
 
 #: WeChat's customer-service window after the customer's last message.
 SERVICE_WINDOW = timedelta(hours=48)
@@ -629,6 +633,7 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
         jobs.append(Job(
             notice_id=notice.id, person_key=notice.person_key, kind=notice.kind, topic=notice.topic,
             text=notice.text, template=notice.template, contact_id=notice.contact_id,
+            sender_id=contact.sender_id if contact is not None else None,
             channel="wechat" if wechat else "sms", openid=contact.external_id if wechat else None,
             contact_active=contact.active if contact is not None else True,
             within_window=bool(wechat and contact.last_inbound_at and now - contact.last_inbound_at < SERVICE_WINDOW),

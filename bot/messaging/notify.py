@@ -23,16 +23,19 @@ from typing import Dict, List, Optional, Tuple
 from bot.clock import utcnow
 from bot.config import Settings, get_settings
 from bot.db import session_scope
-from bot.domain import notices
+from bot.domain import notices, transcript
 from bot.domain.pii import mask_phone
+from bot.messaging import outbox
 from bot.messaging.sms import get_sms_sender
-from bot.messaging.wechat_api import ERR_TRANSPORT, UNREACHABLE, WeChatApiClient, get_wechat_client
+from bot.messaging.wechat_api import ERR_TRANSPORT, WeChatApiClient, get_wechat_client
 
 logger = logging.getLogger(__name__)
 
 #: WeChat answers worth trying again later: system busy (-1, also our transport failures), API frequency
 #: limit (45009).
 WECHAT_TRANSIENT = frozenset({ERR_TRANSPORT, 45009})
+#: The customer-service window closed or its quota is used: a template message may still reach them.
+WINDOW_CLOSED = frozenset({45015, 45047})
 MAX_ATTEMPTS = 5
 BACKOFF_S = 30.0
 
@@ -95,6 +98,9 @@ class NoticeSender:
     async def _wechat(self, job: notices.Job) -> Optional[Outcome]:
         """The WeChat outcome, or None when only SMS can reach the person now."""
         assert job.openid is not None
+        if not self.wechat.configured:  # the embedded demo: the simulator shows the transcript
+            await asyncio.to_thread(_demo_wechat, job)
+            return Outcome("sent", "wechat")
         template_id = self.templates.get(job.topic)
         if not job.within_window and not template_id:
             return None
@@ -110,15 +116,17 @@ class NoticeSender:
                                                      notice_id=job.notice_id)
             channel = "wechat_tpl"
         if result.ok:
+            await asyncio.to_thread(_in_transcript, job)
             return Outcome("sent", channel)
         if result.errcode in WECHAT_TRANSIENT:
             return Outcome("retry", channel, f"wechat {result.errcode}")
-        if result.errcode in UNREACHABLE and job.within_window and template_id:
+        if result.errcode in WINDOW_CLOSED and job.within_window and template_id:
             await self.wechat_bucket.acquire()
             again = await self.wechat.send_template(job.openid, template_id, job.template or {"content": job.text},
                                                     purpose="notice", contact_id=job.contact_id,
                                                     notice_id=job.notice_id)
             if again.ok:
+                await asyncio.to_thread(_in_transcript, job)
                 return Outcome("sent", "wechat_tpl")
         logger.info("notice %d: WeChat refused (%d); trying SMS", job.notice_id, result.errcode)
         return None
@@ -140,6 +148,24 @@ class NoticeSender:
             return Outcome("retry", self.sms.channel, "SMS provider did not accept it")
         logger.warning("notice %d: SMS to %s failed", job.notice_id, mask_phone(job.phone))
         return Outcome("failed", self.sms.channel, "SMS refused")
+
+
+def _in_transcript(job: notices.Job) -> None:
+    """Keep a WeChat notice in the customer's conversation, where agents (and the simulator) see it."""
+    if job.sender_id:
+        with session_scope() as s:
+            transcript.append(s, job.sender_id, "wechat", "out", notices.TRANSCRIPT_AUTHOR, job.text)
+
+
+def _demo_wechat(job: notices.Job) -> None:
+    """Without WECHAT_APPID/SECRET (the embedded demo) a WeChat notice is delivered to the transcript only,
+    as SMS without Twilio go to the demo outbox; the outbox records it as ``demo``."""
+    assert job.openid is not None
+    with session_scope() as s:
+        outbox.record(s, "wechat", "notice", job.openid, job.text, status="demo", contact_id=job.contact_id,
+                      notice_id=job.notice_id)
+        if job.sender_id:
+            transcript.append(s, job.sender_id, "wechat", "out", notices.TRANSCRIPT_AUTHOR, job.text)
 
 
 def _retry_at(attempts: int, now: datetime) -> datetime:
