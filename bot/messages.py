@@ -26,6 +26,7 @@ TICKET_TYPE_LABELS = {
     "meter": "电能表校验",
     "business": "业务申请",
     "callback": "回电请求",
+    "defect": "设备缺陷",
 }
 
 # --- console (sent to the customer when an agent takes over, hands back or closes the conversation)
@@ -59,6 +60,19 @@ CONSOLE_ERRORS = {
     "login_throttled": "尝试次数过多，请稍后再试",
     "login_expired": "页面已过期，请重新登录",
     "login_failed": "用户名或密码错误",
+    # back office
+    "bad_time": "时间格式不正确",
+    "bad_crew": "请选择班组",
+    "ticket_transition": "工单当前状态不能改为该状态",
+    "ticket_merged": "该工单已并入{into}，请在该工单上操作",
+    "ticket_crew": "该班组已停用",
+    "ticket_merge": "这两张工单不能合并",
+    "not_your_ticket": "只能修改您正在服务的客户的工单",
+    "crew_name": "班组名称为1到40个字",
+    "crew_exists": "已有同名班组",
+    "account_not_found": "没有这个户号",
+    "bad_inspection": "巡检记录填写不完整",
+    "bad_photo": "只能上传图片（JPEG/PNG/GIF/WebP，10MB以内）",
 }
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 

@@ -61,7 +61,7 @@ def sla_deadline(
     area = area_type or "rural"
     if ticket_type == "repair":
         return created + timedelta(minutes=sla.repair_arrival_minutes[area])
-    if ticket_type == "hazard":
+    if ticket_type in ("hazard", "defect"):  # an inspection's defect has the hazard commitment
         return created + timedelta(minutes=sla.hazard_arrival_minutes[area])
     if ticket_type == "complaint":
         return add_working_days(created, sla.complaint_contact_working_days, rules)
@@ -362,7 +362,7 @@ def sla_kept(ticket_type: str, status: str) -> bool:
     """Does ``status`` keep the SLA commitment? Repair and hazard: the crew is on site (or later).
     Complaint and call-back: someone has taken it up (the commitment is to contact the customer).
     Meter calibration and applications: done (resolved or closed). A cancelled ticket keeps nothing."""
-    if ticket_type in ("repair", "hazard"):
+    if ticket_type in ("repair", "hazard", "defect"):
         return status in ("on_site", "resolved", "closed")
     if ticket_type in ("complaint", "callback"):
         return status in ("dispatched", "on_site", "resolved", "closed")

@@ -387,19 +387,23 @@ def test_supervisors_see_service_quality_with_each_agents_ratings_and_agents_do_
     assert supervisor.get("/metrics?days=0")[0] == 400 and supervisor.get("/metrics?days=week")[0] == 400
 
 
-def test_agents_open_a_ticket_for_the_customer_and_update_it(bot, records_db):
+def test_agents_open_a_ticket_for_the_customer_and_correct_it_but_status_is_for_dispatchers(bot, records_db):
     hid, _sender = waiting(records_db, bound_to="5100000104")
     agent, username = signed_in(bot, records_db, "agent")
     assert agent.post(f"/conversations/{hid}/take")[0] == 200
     status, ticket = agent.post(f"/conversations/{hid}/tickets",
                                 {"type": "meter", "account_no": "5100000104", "description": "客户反映电表走得快"})
     assert status == 201 and ticket["status"] == "open"
-    status, updated = agent.post(f"/conversations/{hid}/tickets/{ticket['ticket_no']}/status", {"status": "dispatched"})
-    assert status == 200 and updated["status"] == "dispatched"
+    status, refused = agent.post(f"/conversations/{hid}/tickets/{ticket['ticket_no']}/status", {"status": "dispatched"})
+    assert status == 403 and refused["error"] == "forbidden"
+    status, corrected = agent.post(f"/tickets/{ticket['ticket_no']}/description", {"description": "电表夜间也走字"})
+    assert status == 200 and corrected["description"] == "电表夜间也走字"
+    assert agent.post(f"/tickets/{ticket['ticket_no']}/notes", {"text": "客户白天不在家"})[0] == 200
     status, view = agent.get(f"/conversations/{hid}")
     assert ticket["ticket_no"] in [t["ticket_no"] for t in view["accounts"][0]["open_tickets"]]
     assert audit_of(records_db, ticket["ticket_no"]) == [(f"staff:{username}", "ticket.create"),
-                                                        (f"staff:{username}", "ticket.status")]
+                                                        (f"staff:{username}", "ticket.correct"),
+                                                        (f"staff:{username}", "ticket.note")]
 
 
 # ------------------------------------------------------------------------------------- audit log

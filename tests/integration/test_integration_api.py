@@ -1,0 +1,201 @@
+"""The back-office integration API (/api/v1/) over HTTP against the running bot on PostgreSQL: bearer
+tokens per system, JSON errors 401/403/404/409/422 (never 500 for bad input), ticket events idempotent on
+event_id, the ticket listing, and an audit entry with the calling system's name for every call."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Optional, Tuple
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import dispose_engines, session_scope
+from bot.domain import audit, dispatch, tickets
+from bot.domain.models import Account, TicketEvent
+from bot.domain.places import Place
+from tests.conftest import new_database
+from tests.factories import make_contact
+from tests.harness import BotProcesses, start_bot
+from tests.integration.records import seed
+
+pytestmark = pytest.mark.rasa
+
+DISPATCH_TOKEN = "dispatch-test-token-0123456789"
+MARKETING_TOKEN = "marketing-test-token-0123456789"
+TOKENS = f"dispatch:{DISPATCH_TOKEN},marketing:{MARKETING_TOKEN}:outages.write"
+
+
+@pytest.fixture(scope="module")
+def pg_records(request) -> Iterator[str]:
+    """A PostgreSQL database with the known records."""
+    gen = new_database("postgresql", request)
+    db = next(gen)
+    with session_scope(db.url) as s:
+        seed(s)
+    dispose_engines()
+    yield db.url
+    try:
+        next(gen)
+    except StopIteration:
+        pass
+
+
+@pytest.fixture(scope="module")
+def api_bot(pg_records, tmp_path_factory) -> Iterator[BotProcesses]:
+    processes = start_bot(Path(tmp_path_factory.mktemp("apibot")), pg_records,
+                          {"INTEGRATION_API_TOKENS": TOKENS, "TRACKER_STORE": "memory"})
+    yield processes
+    processes.stop()
+
+
+def call(bot: BotProcesses, method: str, path: str, body: Any = None, token: Optional[str] = DISPATCH_TOKEN,
+         raw: Optional[bytes] = None) -> Tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", int(bot.url.rsplit(":", 1)[1]), timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        return resp.status, json.loads(text) if text else None
+    finally:
+        conn.close()
+
+
+def open_repair(url: str, village: str) -> str:
+    with session_scope(url) as s:
+        contact = make_contact(s, external=f"oApi{uuid.uuid4().hex[:12]}")
+        return tickets.create(s, "repair", "wechat", "停电", contact=contact,
+                              place=Place("城关镇", village, "urban")).ticket_no
+
+
+def events_of(url: str, ticket_no: str) -> list:
+    with session_scope(url) as s:
+        ticket = tickets.by_no(s, ticket_no)
+        return [e.status for e in s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                            .order_by(TicketEvent.id))]
+
+
+def test_a_missing_or_unknown_token_is_401_and_changes_nothing(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "东关村")
+    body = {"status": "dispatched", "event_id": "e-401"}
+    for token in (None, "not-a-configured-token", MARKETING_TOKEN[:-1]):
+        status, answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", body, token=token)
+        assert status == 401 and answer["error"] == "unauthorized"
+    assert call(api_bot, "GET", "/api/v1/tickets", token=None)[0] == 401
+    assert events_of(pg_records, ticket_no) == ["open"]
+
+
+def test_a_token_limited_to_other_scopes_is_403_and_audited_with_its_system(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "西关村")
+    status, answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events",
+                          {"status": "dispatched", "event_id": "e-403"}, token=MARKETING_TOKEN)
+    assert status == 403 and answer["error"] == "forbidden"
+    assert events_of(pg_records, ticket_no) == ["open"]
+    with session_scope(pg_records) as s:
+        entry = audit.entries(s, actor="system:marketing", action="api.ticket_event")[0]
+        assert entry.outcome == "denied"
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json",
+    b"[]",
+    json.dumps({"event_id": "e-422"}).encode(),                                   # no status
+    json.dumps({"status": "teleported", "event_id": "e-422"}).encode(),           # unknown status
+    json.dumps({"status": "dispatched"}).encode(),                                 # no event_id
+    json.dumps({"status": "dispatched", "event_id": "e-422", "eta": "tomorrow"}).encode(),
+    json.dumps({"status": "dispatched", "event_id": "e-422", "eta": "2026-13-45T25:61"}).encode(),
+    json.dumps({"status": "dispatched", "event_id": "e-422", "colour": "red"}).encode(),
+    "{\"status\": \"dispatched\", \"event_id\": \"\ud800\"}".encode("utf-8", "surrogatepass"),
+])
+def test_a_malformed_body_is_422_with_json_detail(api_bot, pg_records, raw):
+    ticket_no = open_repair(pg_records, "南关村")
+    status, answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", raw=raw)
+    assert status == 422 and answer["error"] == "invalid" and answer["detail"]
+    assert events_of(pg_records, ticket_no) == ["open"]
+
+
+def test_an_unknown_ticket_is_404(api_bot):
+    status, answer = call(api_bot, "POST", "/api/v1/tickets/GD209901010001/events",
+                          {"status": "dispatched", "event_id": "e-404"})
+    assert status == 404 and answer == {"error": "not_found", "detail": {"ticket_no": "GD209901010001"}}
+
+
+def test_a_transition_the_life_cycle_does_not_allow_is_409(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "北关村")
+    status, answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events",
+                          {"status": "closed", "event_id": "e-409"})
+    assert status == 409 and answer["error"] == "conflict" and answer["detail"]["why"] == "transition"
+    assert events_of(pg_records, ticket_no) == ["open"]
+
+
+def test_the_same_event_twice_changes_the_ticket_once_and_another_body_is_409(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "东城村")
+    event_id = f"dispatch-{uuid.uuid4().hex[:8]}"
+    body = {"status": "dispatched", "event_id": event_id, "crew": "城关抢修一班", "eta": "2026-12-01T15:30:00",
+            "note": "已派单"}
+    first = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", body)
+    again = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", dict(reversed(list(body.items()))))
+    assert first == (200, {"ticket_no": ticket_no, "status": "dispatched", "duplicate": False})
+    assert again == (200, {"ticket_no": ticket_no, "status": "dispatched", "duplicate": True})
+    assert events_of(pg_records, ticket_no) == ["open", "dispatched"]  # one status change: one notice
+    other = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", {**body, "status": "on_site"})
+    assert other[0] == 409 and other[1]["detail"]["event_id"] == event_id
+    assert events_of(pg_records, ticket_no) == ["open", "dispatched"]
+    with session_scope(pg_records) as s:
+        ticket = tickets.by_no(s, ticket_no)
+        assert ticket.crew.name == "城关抢修一班"
+        assert ticket.eta.isoformat() == "2026-12-01T07:30:00"  # stored as UTC
+        actions = [(e.actor, e.outcome) for e in audit.entries(s, action="api.ticket_event") if e.target_id == ticket_no]
+        assert actions == [("system:dispatch", "denied"), ("system:dispatch", "ok"), ("system:dispatch", "ok")]
+
+
+def test_reopened_moves_a_resolved_ticket_back_to_open(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "西城村")
+    for i, status in enumerate(("on_site", "resolved", "reopened")):
+        code, answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events",
+                            {"status": status, "event_id": f"{ticket_no}-{i}"})
+        assert code == 200
+    assert answer["status"] == "open"
+    assert events_of(pg_records, ticket_no) == ["open", "on_site", "resolved", "open"]
+
+
+def test_an_event_on_a_merged_ticket_applies_to_the_surviving_incident(api_bot, pg_records):
+    incident, duplicate = open_repair(pg_records, "南城村"), open_repair(pg_records, "北城村")
+    with session_scope(pg_records) as s:
+        dispatch.merge(s, tickets.by_no(s, duplicate), tickets.by_no(s, incident), "staff:d1")
+    status, answer = call(api_bot, "POST", f"/api/v1/tickets/{duplicate}/events",
+                          {"status": "dispatched", "event_id": f"m-{duplicate}"})
+    assert status == 200 and answer["ticket_no"] == incident
+    assert events_of(pg_records, incident) == ["open", "dispatched"]
+
+
+def test_the_listing_gives_open_tickets_with_masked_contacts(api_bot, pg_records):
+    ticket_no = open_repair(pg_records, "上庄村")
+    with session_scope(pg_records) as s:
+        account = s.scalar(select(Account).where(Account.account_no == "5100000104"))
+        with_phone = tickets.create(s, "meter", "wechat", "电表快", contact=make_contact(s, external="oApiMeter"),
+                                    account=account).ticket_no
+    status, answer = call(api_bot, "GET", "/api/v1/tickets?status=open&township=%E5%9F%8E%E5%85%B3%E9%95%87")
+    assert status == 200
+    listed = {t["ticket_no"]: t for t in answer["tickets"]}
+    assert ticket_no in listed and with_phone in listed  # the meter ticket's township is its account's
+    assert all(t["status"] in ("open", "dispatched", "on_site") for t in answer["tickets"])
+    status, meters = call(api_bot, "GET", "/api/v1/tickets?type=meter")
+    (meter,) = [t for t in meters["tickets"] if t["ticket_no"] == with_phone]
+    assert meter["contact_phone_masked"] == "139****4444" and meter["account_no"] == "5100000104"
+    assert call(api_bot, "GET", "/api/v1/tickets?status=lost")[0] == 422
+    assert call(api_bot, "GET", "/api/v1/tickets?updated_since=yesterday")[0] == 422
+
+
+def test_the_openapi_document_is_served(api_bot):
+    status, doc = call(api_bot, "GET", "/api/v1/openapi.json", token=None)
+    assert status == 200 and doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) >= {"/api/v1/tickets/{ticket_no}/events", "/api/v1/tickets", "/api/v1/outages",
+                                 "/api/v1/outages/{outage_id}/cancel", "/api/v1/outages/{outage_id}/restored"}
