@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import local_to_utc, to_local, utcnow
-from bot.domain import audit
+from bot.domain import audit, media
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
     TICKET_STATUSES,
@@ -406,8 +406,10 @@ def set_status(
 
 
 def attach(s: Session, ticket: Ticket, kind: str, ref: str, actor: str, now: datetime | None = None) -> None:
-    """Add a photo or a location to a ticket."""
-    s.add(TicketAttachment(ticket_id=ticket.id, kind=kind, ref=ref[:2000], created_at=now or utcnow()))
+    """Add a photo or a location to a ticket. A photo's file is the one the channel kept under MEDIA_DIR
+    for the same reference when it arrived (see :mod:`bot.domain.media`)."""
+    s.add(TicketAttachment(ticket_id=ticket.id, kind=kind, ref=ref[:2000], created_at=now or utcnow(),
+                           stored_file=media.file_key(ref) if kind == "image" else None))
     audit.record(s, actor, "ticket.attach", "ticket", ticket.ticket_no, now=now, kind=kind)
 
 
