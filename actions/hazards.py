@@ -12,7 +12,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, entity, selected_key, source_key, utter
-from actions.handoff import ask_rating
 from actions.outages import CLEAR_REPORT, _ReportForm
 from bot.clock import fmt_local, utcnow
 from bot.domain import places, tickets
@@ -63,7 +62,7 @@ class ActionSubmitHazard(DomainAction):
             tickets.attach(s, ticket, "location", location, actor)
         deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
         utter(dispatcher, "utter_hazard_created", ticket_no=ticket.ticket_no, deadline=deadline)
-        return CLEAR_REPORT + [SlotSet("offer_detail", None)] + ask_rating(dispatcher, ticket)
+        return CLEAR_REPORT + [SlotSet("offer_detail", None)]  # the rating is asked once it is resolved
 
 
 class ActionShareImage(DomainAction):

@@ -26,7 +26,6 @@ from actions.common import (
     source_key,
     utter,
 )
-from actions.handoff import ask_rating
 from bot import messages
 from bot.clock import fmt_local, utcnow
 from bot.db import session_scope
@@ -175,7 +174,7 @@ class ActionSubmitOutage(DomainAction):
         area = ticket.area_type or "rural"
         utter(dispatcher, "utter_outage_created", ticket_no=ticket.ticket_no, deadline=deadline,
               area=AREA_LABELS.get(area, area), minutes=get_rules().sla.repair_arrival_minutes.get(area, 90))
-        return CLEAR_REPORT + ask_rating(dispatcher, ticket)
+        return CLEAR_REPORT  # the rating is asked once it is resolved (bot.domain.notices)
 
 
 def _progress_line(domain: Dict[Text, Any], ticket: Ticket) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, Mapping, Tuple
@@ -99,6 +100,13 @@ class Settings:
     integration_api_tokens: Mapping[str, Tuple[str, FrozenSet[str]]] = field(default_factory=dict)
     media_dir: Path = ROOT / "var" / "media"
     escalation_sms_to: str | None = None
+    # notices and the worker (bot/jobs.py)
+    notice_quiet_hours: str = "21:00-08:00"
+    wechat_template_ids: tuple = ()  # (("outage", "<template id>"), ...) from WECHAT_TEMPLATE_IDS
+    notice_rate_wechat: float = 50.0  # requests per second to the WeChat API for notices (per worker)
+    notice_rate_sms: float = 10.0  # SMS per second to Twilio for notices (per worker)
+    notice_concurrency: int = 8
+    notice_claim_timeout_s: float = 120.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -158,7 +166,46 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         integration_api_tokens=parse_api_tokens(get("INTEGRATION_API_TOKENS")),
         media_dir=Path(get("MEDIA_DIR") or var_dir / "media"),
         escalation_sms_to=get("ESCALATION_SMS_TO"),
+        notice_quiet_hours=_quiet_hours(get("NOTICE_QUIET_HOURS") or defaults.notice_quiet_hours),
+        wechat_template_ids=_pairs("WECHAT_TEMPLATE_IDS", get("WECHAT_TEMPLATE_IDS")),
+        notice_rate_wechat=_positive("NOTICE_RATE_WECHAT", get("NOTICE_RATE_WECHAT"), defaults.notice_rate_wechat),
+        notice_rate_sms=_positive("NOTICE_RATE_SMS", get("NOTICE_RATE_SMS"), defaults.notice_rate_sms),
+        notice_concurrency=int(_positive("NOTICE_CONCURRENCY", get("NOTICE_CONCURRENCY"),
+                                         defaults.notice_concurrency)),
+        notice_claim_timeout_s=_positive("NOTICE_CLAIM_TIMEOUT_S", get("NOTICE_CLAIM_TIMEOUT_S"),
+                                         defaults.notice_claim_timeout_s),
     )
+
+
+def _quiet_hours(value: str) -> str:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d-([01]?\d|2[0-3]):[0-5]\d", value.replace(" ", "")):
+        raise ValueError(f"NOTICE_QUIET_HOURS: expected HH:MM-HH:MM, got {value!r}")
+    return value.replace(" ", "")
+
+
+def _positive(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"{name}: must be greater than 0")
+    return number
+
+
+def _pairs(name: str, value: str | None) -> tuple:
+    """``topic:template_id`` pairs separated by commas (topics: outage, bill, ticket)."""
+    pairs = []
+    for item in (value or "").split(","):
+        if not item.strip():
+            continue
+        topic, sep, template_id = item.strip().partition(":")
+        if not sep or topic not in ("outage", "bill", "ticket") or not template_id:
+            raise ValueError(f"{name}: expected topic:template_id pairs (topics outage, bill, ticket), got {item!r}")
+        pairs.append((topic, template_id))
+    return tuple(pairs)
 
 
 @functools.lru_cache(maxsize=1)

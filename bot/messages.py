@@ -95,3 +95,35 @@ WECHAT_LABELS = {
     "click": "[菜单] {name}",
     "unsupported": "[暂不支持的消息：{kind}]",
 }
+
+# --- notices (bot.domain.notices): what the worker sends without being asked. {when}/{eta}: local time as
+# "12月3日 08:00"; {place}: township and villages. Keep within one SMS segment where possible.
+NOTICE_SIGNATURE = "【国网涞源县供电公司】"
+NOTICE_TEXTS = {
+    "planned": "计划停电通知：{place}将于{start}至{end}停电，原因：{reason}。请提前做好准备。",
+    "planned_short": "计划停电通知（临时安排，未能提前{days}天告知，敬请谅解）：{place}将于{start}至{end}停电，原因：{reason}。",
+    "planned_reminder": "停电提醒：明天{start}至{end}，{place}计划停电（{reason}）。请提前做好准备。",
+    "planned_changed": "停电安排变更：{place}的计划停电改为{start}至{end}，原因：{reason}。",
+    "planned_cancelled": "停电取消：原定{start}{place}的计划停电已取消，届时正常供电。",
+    "fault": "故障停电通知：{place}因{reason}停电，抢修人员正在处理，预计{eta}前恢复供电。",
+    "fault_changed": "故障停电更新：{place}预计恢复供电时间改为{eta}，原因：{reason}。",
+    "fault_restored": "恢复供电：{place}的故障停电已于{at}恢复供电。如您家仍没有电，请回复“还没来电”。",
+    "planned_restored": "恢复供电：{place}的计划停电已于{at}结束，恢复供电。",
+    "ticket_dispatched": "您的工单{ticket_no}已派单，{crew}正在赶来，预计{eta}前到达。",
+    "ticket_dispatched_no_eta": "您的工单{ticket_no}已派单，{crew}正在赶来。",
+    "ticket_on_site": "您的工单{ticket_no}：抢修人员已到达现场，正在处理。",
+    "ticket_resolved": "您的工单{ticket_no}已处理完毕。如果还没来电，直接回复'还没来电'。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
+    "ticket_reopened": "您的工单{ticket_no}已重新打开，我们会尽快再派人处理。",
+    "bill_due": "电费提醒：户号{account_no}{period}电费{amount}元，将于{due}到期，请及时缴纳。",
+    "bill_overdue": "欠费提醒：户号{account_no}{period}电费{amount}元已逾期，从今天起每天加收违约金，请尽快缴纳。",
+    "prepaid_low": "余额提醒：户号{account_no}余额{balance}元，预计还可用{days}天，请及时充值，以免停电。",
+}
+NOTICE_CREW = "抢修班组“{name}”"  # {crew} in the ticket notices
+NOTICE_CREW_UNKNOWN = "抢修人员"
+NOTICE_WHOLE_TOWNSHIP = "{township}"  # the place of an outage without villages
+# the topics a customer can turn off, as named in domain.yml's utter_notice_off/on ({topic})
+NOTICE_TOPIC_LABELS = {"outage": "停电通知", "bill": "电费提醒"}
+# the on-duty supervisor's SMS when a ticket passes its deadline (ESCALATION_SMS_TO)
+NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"
+# the ticket history note when a customer's "还没来电" reopens a resolved repair ticket
+NOTICE_REOPEN_NOTE = "客户回复“还没来电”，工单重新打开"

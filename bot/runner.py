@@ -124,6 +124,9 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
             cwd=ROOT, env=env, preexec_fn=_die_with_parent,
         )
         procs.append(server)
+        # the background worker: notices to customers, reminders, the escalation scan (bot/jobs.py)
+        procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
+                                      preexec_fn=_die_with_parent))
         ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", actions, 60) and _wait_http(
             f"http://127.0.0.1:{rasa_port}/ready", server, 120
         )

@@ -14,7 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
+from bot.channels.common import RecordingCollector, customer_text, rasa_text, record_inbound, record_outbound
 from bot.config import get_settings
 
 
@@ -47,7 +47,7 @@ class RestInput(InputChannel):
                 return response.json([])
             collector = RecordingCollector()
             await record_inbound(sender_id, "rest", text)
-            await on_new_message(UserMessage(text, collector, sender_id, input_channel="rest"))
+            await on_new_message(UserMessage(rasa_text(text), collector, sender_id, input_channel="rest"))
             await record_outbound(sender_id, "rest", collector.texts())
             return response.json(collector.messages)
 

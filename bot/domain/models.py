@@ -88,22 +88,42 @@ class Bill(Base):
     account = relationship("Account", back_populates="bills")
 
 
-class PlannedOutage(Base):
-    """A scheduled maintenance outage (from the marketing system's export)."""
+OUTAGE_KINDS = ("planned", "fault")
+OUTAGE_STATUSES = ("scheduled", "cancelled", "restored")
+
+
+class Outage(Base):
+    """An outage the company announces: planned maintenance (计划停电, from the marketing system's export or
+    the integration API) or a fault (故障停电, an incident posted by the dispatch system). For a fault,
+    ``end`` is the estimated restoration. The table keeps its first name, ``planned_outages``."""
 
     __tablename__ = "planned_outages"
 
     id = Column(Integer, primary_key=True)
     outage_id = Column(String(40), nullable=False, unique=True)
+    kind = Column(String(10), nullable=False, default="planned", server_default="planned")
+    status = Column(String(12), nullable=False, default="scheduled", server_default="scheduled")
     township = Column(String(40), nullable=False, index=True)
     villages = Column(Text, nullable=False, default="")  # ';'-separated, empty = whole township
     start = Column(DateTime, nullable=False)
     end = Column(DateTime, nullable=False)
     reason = Column(Text, nullable=False, default="")
+    # bumped when the place or times change after registration: customers already told hear of it
+    revision = Column(Integer, nullable=False, default=1, server_default=text("1"))
+    cancel_reason = Column(Text, nullable=True)
+    cancelled_at = Column(DateTime, nullable=True)
+    restored_at = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=True, default=utcnow)
+    updated_at = Column(DateTime, nullable=True, default=utcnow)
+    updated_by = Column(String(80), nullable=True)
 
     @property
     def village_list(self) -> list:
         return [v for v in (self.villages or "").split(";") if v]
+
+
+#: The name the importer and the dialogue have always used for the same table.
+PlannedOutage = Outage
 
 
 class Contact(Base):
@@ -303,6 +323,8 @@ class OutboundMessage(Base):
     error = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # the notice this message carries (bot.domain.notices): the outbox is the record of what was sent
+    notice_id = Column(Integer, ForeignKey("notices.id"), nullable=True, index=True)
 
 
 class SatisfactionRating(Base):
@@ -465,6 +487,74 @@ class Inspection(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
+# ------------------------------------------------------------------------------------------ notices
+
+NOTICE_TOPICS = ("outage", "bill", "ticket")  # what a customer can turn off: outage and bill notices
+NOTICE_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "opted_out", "covered", "unknown")
+
+
+class Notice(Base):
+    """One notice to one person about one event: the unit sent at most once (bot.domain.notices).
+
+    ``key`` = ``<event_key>|<person_key>`` is unique, so planning a notice twice finds the first; a person is
+    a WeChat user (``w:<contact id>``) or a phone (``p:<keyed hash>``), whichever way they are reached.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_not_before", "status", "not_before"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False, unique=True)
+    event_key = Column(String(120), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)
+    topic = Column(String(10), nullable=False)
+    person_key = Column(String(80), nullable=False)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True, index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True, index=True)
+    phone = Column(EncryptedText, nullable=True)  # the SMS target, or the SMS fallback of a WeChat user
+    # an account's registered phone: sent only when no WeChat user bound to the account got the event
+    only_if_unreached = Column(Boolean, nullable=False, default=False)
+    text = Column(Text, nullable=False)
+    template = Column(JSON, nullable=True)  # keyword fields of the WeChat template message
+    urgent = Column(Boolean, nullable=False, default=False)  # ignores the quiet hours
+    not_before = Column(DateTime, nullable=False)
+    status = Column(String(12), nullable=False, default="pending")
+    channel = Column(String(10), nullable=True)  # how it went out: wechat | wechat_template | sms | demo_sms
+    attempts = Column(Integer, nullable=False, default=0)
+    claimed_at = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    error = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class NoticePreference(Base):
+    """A customer's choice to stop (or resume) one topic of service notices."""
+
+    __tablename__ = "notice_preferences"
+    __table_args__ = (UniqueConstraint("person_key", "topic", name="uq_notice_preferences_person_topic"),)
+
+    id = Column(Integer, primary_key=True)
+    person_key = Column(String(80), nullable=False)
+    topic = Column(String(10), nullable=False)
+    enabled = Column(Boolean, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class OutageCall(Base):
+    """A key customer (重点关爱客户) the 供电所 calls before a planned outage."""
+
+    __tablename__ = "outage_calls"
+    __table_args__ = (UniqueConstraint("outage_pk", "account_id", name="uq_outage_calls_outage_account"),)
+
+    id = Column(Integer, primary_key=True)
+    outage_pk = Column(Integer, ForeignKey("planned_outages.id", ondelete="CASCADE"), nullable=False)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    reason = Column(String(100), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    called_at = Column(DateTime, nullable=True)
+    called_by = Column(String(80), nullable=True)
+
+
 __all__ = [
     "Account",
     "AuditEntry",
@@ -485,6 +575,10 @@ __all__ = [
     "TranscriptEntry",
     "StaffSession",
     "OutboundStatusEvent",
+    "Outage",
+    "Notice",
+    "NoticePreference",
+    "OutageCall",
     "Crew",
     "TicketNote",
     "IntegrationEvent",

@@ -114,6 +114,8 @@ class Rules:
     calendar: WorkingCalendar
     binding: BindingRules
     duplicate_window_hours: int
+    # bill reminders go this many days before the due date (notices:)
+    bill_reminder_days: int = 3
 
 
 def _d(value: Any) -> Decimal:
@@ -170,6 +172,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
                                  _dates(raw.get("calendar", {}).get("working_weekends"), "working_weekends")),
         binding=BindingRules(**{k: int(v) for k, v in raw["binding"].items()}),
         duplicate_window_hours=int(raw["duplicates"]["same_customer_hours"]),
+        bill_reminder_days=int(raw.get("notices", {}).get("bill_reminder_days", 3)),
     )
 
 

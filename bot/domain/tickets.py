@@ -198,7 +198,8 @@ def active_planned_outage(s: Session, place: Place, now: datetime | None = None)
         return None
     now = now or utcnow()
     q = select(PlannedOutage).where(
-        PlannedOutage.township == place.township, PlannedOutage.start <= now, PlannedOutage.end > now
+        PlannedOutage.township == place.township, PlannedOutage.start <= now, PlannedOutage.end > now,
+        PlannedOutage.kind == "planned", PlannedOutage.status == "scheduled",
     )
     for outage in s.scalars(q.order_by(PlannedOutage.end)):
         if not outage.village_list or (place.village and place.village in outage.village_list):

@@ -302,10 +302,10 @@ class WeChatApiClient:
     # --- recording ------------------------------------------------------------------------------------
 
     def _record(self, openid: str, body: str, purpose: str, contact_id: Optional[int], status: str,
-                error: Optional[str] = None) -> int:
+                error: Optional[str] = None, notice_id: Optional[int] = None) -> int:
         with session_scope(self.database_url) as s:
             return outbox.record(s, "wechat", purpose, openid, body, status=status, contact_id=contact_id,
-                                 error=error).id
+                                 error=error, notice_id=notice_id).id
 
     def _finish(self, message_id: int, status: str, attempts: int, error: Optional[str] = None,
                 provider_id: Optional[str] = None) -> None:
@@ -319,12 +319,13 @@ class WeChatApiClient:
             outbox.set_status(s, message, status, error)
 
     async def _send(self, path: str, payload: Mapping[str, Any], openid: str, summary: str, purpose: str,
-                    contact_id: Optional[int]) -> WeChatResult:
+                    contact_id: Optional[int], notice_id: Optional[int] = None) -> WeChatResult:
         if not self.configured:
             message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "undelivered",
-                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)")
+                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)", notice_id)
             return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured", message_id)
-        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None)
+        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None,
+                                             notice_id)
         attempts = 1
         try:
             answer, attempts = await self.call(path, payload)
@@ -344,14 +345,15 @@ class WeChatApiClient:
     # --- the API ----------------------------------------------------------------------------------------
 
     async def send_text(self, openid: str, text: str, purpose: str = "reply",
-                        contact_id: Optional[int] = None) -> WeChatResult:
+                        contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A customer-service text message (within 48 h of the customer's last message; ≤ 2048 bytes)."""
         payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id)
+        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id,
+                                notice_id)
 
     async def send_template(self, openid: str, template_id: str, data: Mapping[str, Any],
                             url: Optional[str] = None, purpose: str = "notice",
-                            contact_id: Optional[int] = None) -> WeChatResult:
+                            contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A template message (notifications outside the 48-hour window); ``data`` values are text or
         WeChat's ``{"value": ..., "color": ...}``."""
         fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
@@ -359,7 +361,8 @@ class WeChatApiClient:
         if url:
             payload["url"] = url
         summary = f"[{template_id}] " + "；".join(f"{k}: {v.get('value', '')}" for k, v in fields.items())
-        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id)
+        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id,
+                                notice_id)
 
     async def create_menu(self, menu: Mapping[str, Any]) -> WeChatResult:
         """Replace the account's custom menu (``menu/create``)."""

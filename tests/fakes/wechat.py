@@ -11,6 +11,8 @@
 * ``GET /cgi-bin/media/get`` — a temporary medium put there with :meth:`FakeWeChatApi.add_media`: the
   bytes with their Content-Type and ``Content-disposition: attachment; filename=…``, or WeChat's JSON
   error (40007 invalid media_id, token errors as above) for an unknown or expired one.
+* A rate limit on demand: with ``rate_limit`` (requests per second, over a sliding second) set, message
+  calls beyond it answer 45009 ("api freq out of limit") and are counted in ``rate_limited``.
 * Errors on demand: :meth:`FakeWeChatApi.fail_next` makes the next call(s) of a path — optionally only
   for one openid — return a given errcode (45015, 45047, 40001, -1 …); :meth:`expire_tokens` expires
   every issued token.
@@ -29,9 +31,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import xmltodict
@@ -78,7 +81,8 @@ class SentMessage:
 class FakeWeChatApi:
     """The fake's state and its controls; one server for the whole test session."""
 
-    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200) -> None:
+    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200,
+                 rate_limit: Optional[float] = None) -> None:
         self.apps: Dict[str, str] = dict(apps or {TEST_APPID: TEST_SECRET})
         self.token_ttl_s = token_ttl_s
         self._lock = threading.Condition()
@@ -90,6 +94,9 @@ class FakeWeChatApi:
         self.unsubscribed: set = set()
         self.media: Dict[str, Tuple[bytes, str]] = {}
         self.media_requests = 0
+        self.rate_limit = rate_limit
+        self.rate_limited = 0
+        self._recent: Deque[float] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -177,6 +184,14 @@ class FakeWeChatApi:
         except ValueError:
             return {"errcode": 47001, "errmsg": "data format error"}
         touser = body.get("touser")
+        if self.rate_limit and path != "/cgi-bin/menu/create":
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.rate_limit:
+                self.rate_limited += 1
+                return {"errcode": 45009, "errmsg": "api freq out of limit"}
+            self._recent.append(now)
         for index, (fail_path, fail_user, errcode) in enumerate(self._failures):
             if fail_path == path and (fail_user is None or fail_user == touser):
                 del self._failures[index]
