@@ -127,3 +127,6 @@ NOTICE_TOPIC_LABELS = {"outage": "停电通知", "bill": "电费提醒"}
 NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"
 # the ticket history note when a customer's "还没来电" reopens a resolved repair ticket
 NOTICE_REOPEN_NOTE = "客户回复“还没来电”，工单重新打开"
+
+# --- escalation (SMS to the on-duty supervisor when a ticket goes on the escalation list; one segment)
+ESCALATION_SMS = "【工单超时】{ticket_no}（{type}，{township}）已超过时限{deadline}仍未到场/处理，请督办。"

@@ -198,8 +198,8 @@ def upsert_outage(s: Session, system: str, raw: bytes) -> Tuple[int, Dict[str, A
             s, outage_id=body["outage_id"], kind=body["kind"], township=body["township"].strip(),
             villages=[v.strip() for v in body["villages"]], start=start, end=end, reason=body["reason"],
             actor=f"system:{system}")
-    except ValueError as exc:
-        raise ApiError(409, "conflict", {"outage_id": body["outage_id"], "why": str(exc)[:200]}) from None
+    except ValueError as exc:  # the outages domain refuses values the schema cannot express
+        raise ApiError(422, "invalid", [{"field": "", "problem": str(exc)[:200]}]) from None
     answer = {"outage_id": body["outage_id"], "kind": body["kind"], "status": "created" if created else "updated"}
     return (201 if created else 200), answer
 

@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Tuple
 
 import pytest
 from sqlalchemy import select
 
+from bot.config import ROOT
 from bot.db import dispose_engines, session_scope
 from bot.domain import audit, dispatch, tickets
 from bot.domain.models import Account, TicketEvent
 from bot.domain.places import Place
 from tests.conftest import new_database
 from tests.factories import make_contact
-from tests.harness import BotProcesses, start_bot
+from tests.harness import VENV_BIN, free_port
+from tests.harness import _wait as wait_ready
 from tests.integration.records import seed
-
-pytestmark = pytest.mark.rasa
 
 DISPATCH_TOKEN = "dispatch-test-token-0123456789"
 MARKETING_TOKEN = "marketing-test-token-0123456789"
@@ -44,15 +48,33 @@ def pg_records(request) -> Iterator[str]:
         pass
 
 
+@dataclass
+class ApiServer:
+    url: str
+
+
 @pytest.fixture(scope="module")
-def api_bot(pg_records, tmp_path_factory) -> Iterator[BotProcesses]:
-    processes = start_bot(Path(tmp_path_factory.mktemp("apibot")), pg_records,
-                          {"INTEGRATION_API_TOKENS": TOKENS, "TRACKER_STORE": "memory"})
-    yield processes
-    processes.stop()
+def api_bot(pg_records, tmp_path_factory) -> Iterator[ApiServer]:
+    """The integration API's blueprint served on its own against the PostgreSQL records (the Rasa server
+    mounts the same blueprint; test_the_rasa_server_mounts_the_api checks that wiring)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    env = {**os.environ, "DATABASE_URL": pg_records, "INTEGRATION_API_TOKENS": TOKENS,
+           "POWERBOT_VAR_DIR": str(log.parent), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    proc = subprocess.Popen([str(VENV_BIN / "python"), "-m", "tests.integration.api_server", str(port)], cwd=ROOT,
+                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/api/v1/openapi.json", proc, 120, log)
+        yield ApiServer(f"http://127.0.0.1:{port}")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
-def call(bot: BotProcesses, method: str, path: str, body: Any = None, token: Optional[str] = DISPATCH_TOKEN,
+def call(bot: ApiServer, method: str, path: str, body: Any = None, token: Optional[str] = DISPATCH_TOKEN,
          raw: Optional[bytes] = None) -> Tuple[int, Any]:
     conn = http.client.HTTPConnection("127.0.0.1", int(bot.url.rsplit(":", 1)[1]), timeout=60)
     headers = {"Content-Type": "application/json"}
@@ -201,6 +223,42 @@ def test_the_openapi_document_is_served(api_bot):
                                  "/api/v1/outages/{outage_id}/cancel", "/api/v1/outages/{outage_id}/restored"}
 
 
+# ------------------------------------------------------------------------------------------ outages
+
+
+def test_an_outage_is_created_then_updated_idempotently_cancelled_and_unknown_ids_are_404(api_bot):
+    outage_id = f"JH-API-{uuid.uuid4().hex[:6]}"
+    body = {"outage_id": outage_id, "kind": "planned", "township": "王安镇", "villages": ["王安村"],
+            "start": "2026-12-20T08:00:00", "end": "2026-12-20T17:00:00", "reason": "10kV线路检修"}
+    assert call(api_bot, "POST", "/api/v1/outages", body, token=MARKETING_TOKEN) == (
+        201, {"outage_id": outage_id, "kind": "planned", "status": "created"})
+    assert call(api_bot, "POST", "/api/v1/outages", body, token=MARKETING_TOKEN)[0] == 200
+    status, answer = call(api_bot, "POST", "/api/v1/outages", {**body, "end": "2026-12-20T07:00:00"},
+                          token=MARKETING_TOKEN)
+    assert status == 422 and answer["detail"][0]["field"] == "end"
+    assert call(api_bot, "POST", f"/api/v1/outages/{outage_id}/cancel", {"reason": "天气原因"},
+                token=MARKETING_TOKEN) == (200, {"outage_id": outage_id, "kind": "planned", "status": "cancelled"})
+    status, answer = call(api_bot, "POST", f"/api/v1/outages/{outage_id}/restored", {}, token=MARKETING_TOKEN)
+    assert status == 409 and answer["error"] == "conflict"  # a cancelled outage is not restored
+    for path, payload in (("cancel", {"reason": "x"}), ("restored", {"at": "2026-12-20T12:00"})):
+        status, answer = call(api_bot, "POST", f"/api/v1/outages/JH-NONE-1/{path}", payload, token=MARKETING_TOKEN)
+        assert (status, answer["error"]) == (404, "not_found")
+
+
+def test_a_fault_posted_by_dispatch_is_restored(api_bot):
+    outage_id = f"GZ-API-{uuid.uuid4().hex[:6]}"
+    body = {"outage_id": outage_id, "kind": "fault", "township": "城关镇", "villages": [],
+            "start": "2026-12-01T09:10:00+08:00", "end": "2026-12-01T12:00:00+08:00", "reason": "线路故障跳闸"}
+    assert call(api_bot, "POST", "/api/v1/outages", body)[0] == 201
+    assert call(api_bot, "POST", f"/api/v1/outages/{outage_id}/restored", {"at": "2026-12-01T11:20:00"}) == (
+        200, {"outage_id": outage_id, "kind": "fault", "status": "restored"})
+
+
+def test_the_marketing_token_may_post_outages_but_not_read_tickets(api_bot):
+    status, answer = call(api_bot, "GET", "/api/v1/tickets", token=MARKETING_TOKEN)
+    assert status == 403 and answer["error"] == "forbidden"
+
+
 # ------------------------------------------------------------------------------------- schemathesis
 
 TOOLS_BIN = Path(__file__).resolve().parents[2] / ".venv-tools" / "bin"
@@ -210,8 +268,6 @@ SCHEMATHESIS_SEED = "20261201"
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(api_bot, pg_records, tmp_path):
     """Schemathesis (from .venv-tools: it needs newer attrs/jsonschema than Rasa allows) generates valid and
     invalid calls for every operation of the OpenAPI document, with a fixed seed and 200 examples each."""
-    import subprocess
-
     for village in ("东关村", "西关村"):  # real tickets, so some generated events meet one
         open_repair(pg_records, village)
     command = [
@@ -226,3 +282,12 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
     done = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=tmp_path,
                           env={"PATH": f"{TOOLS_BIN}:/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+@pytest.mark.rasa
+def test_the_rasa_server_mounts_the_api_and_keeps_it_off_without_tokens(bot):
+    server = ApiServer(bot.url)
+    status, doc = call(server, "GET", "/api/v1/openapi.json", token=None)
+    assert status == 200 and doc["info"]["version"]
+    status, answer = call(server, "GET", "/api/v1/tickets", token=DISPATCH_TOKEN)
+    assert status == 404 and answer["error"] == "not_found"
