@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import to_local, utcnow
-from bot.console import sessions
+from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
 from bot.domain import accounts, audit, bindings, contacts, dispatch, handoffs, metrics, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError
@@ -376,7 +376,9 @@ def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]
                          action=args.get("action") or None)
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
                          "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
-                         "detail": e.detail} for e in rows]}
+                         "detail": e.detail, "actor_label": labels.audit_actor(e.actor),
+                         "target_label": labels.audit_target(e.target_type, e.target_id),
+                         "detail_lines": labels.audit_detail_lines(e.detail)} for e in rows]}
 
 
 def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]:

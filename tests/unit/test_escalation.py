@@ -3,11 +3,8 @@ of its SLA and puts an overdue one on the supervisors' list — once, however of
 
 from datetime import datetime, timedelta
 
-from bot.config import load_settings
 from bot.domain import dispatch, escalation, tickets
 from bot.domain.places import Place
-from bot.messaging.escalation import tell_on_duty
-from bot.messaging.sms import SmsResult, SmsSender
 from tests.factories import make_contact
 
 T0 = datetime(2026, 11, 27, 2, 0)  # 10:00 local; an urban repair is due 45 minutes later
@@ -56,28 +53,3 @@ def test_two_scans_at_once_flag_a_ticket_once(db):
         a.commit()
         second = escalation.scan(b, T0 + timedelta(minutes=40))
     assert [c.ticket_no for c in first] == [ticket_no] and second == []
-
-
-class RecordingSender(SmsSender):
-    """An SMS sender that keeps what it was asked to send (the interface every sender implements)."""
-
-    def __init__(self) -> None:
-        self.sent = []
-
-    async def send(self, to, body, purpose, contact_id=None):
-        self.sent.append((to, body, purpose))
-        return SmsResult(len(self.sent), "demo")
-
-
-async def test_the_on_duty_supervisor_gets_one_sms_per_newly_escalated_ticket(db):
-    with db.session() as s:
-        ticket_no = _repair(s).ticket_no
-        changes = escalation.scan(s, T0 + timedelta(minutes=50))
-    settings = load_settings({"DATABASE_URL": db.url, "ESCALATION_SMS_TO": "13900009999"})
-    sender = RecordingSender()
-    assert await tell_on_duty(changes, settings, sender) == 1
-    assert await tell_on_duty([], settings, sender) == 0
-    ((to, body, purpose),) = sender.sent
-    same_phone = to == "13900009999"
-    assert same_phone and purpose == "escalation" and ticket_no in body and "超过时限" in body
-    assert await tell_on_duty(changes, load_settings({}), sender) == 0  # not configured: no SMS
