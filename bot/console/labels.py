@@ -33,6 +33,9 @@ def all_labels() -> Dict[str, Any]:
         "delivery": messages.CONSOLE_DELIVERY_LABELS,
         "errors": messages.CONSOLE_ERRORS,
         "ui": messages.CONSOLE_UI,
+        "equipment_kind": messages.EQUIPMENT_KIND_LABELS,
+        "severity": messages.SEVERITY_LABELS,
+        "note_kind": messages.NOTE_KIND_LABELS,
     }
 
 
