@@ -28,11 +28,21 @@ export function Dispatch({ active }) {
   const [filters, setFilters] = useState({ type: "", status: "", township: "", crew: "", overdue: "" });
   const [data, setData] = useState({ tickets: [], townships: [], crews: [] });
   const [selected, setSelected] = useState(null);
-  const load = () => api("GET", "/tickets" + query(filters)).then(setData).catch((e) => flash(e.message, true));
+  const [escalations, setEscalations] = useState({ escalated: [], flagged: [] });
+  const load = () => {
+    api("GET", "/tickets" + query(filters)).then(setData).catch((e) => flash(e.message, true));
+    if (can("escalations.view")) api("GET", "/escalations").then(setEscalations).catch(() => {});
+  };
   usePoll(() => { if (active) load(); }, 10000, [active, JSON.stringify(filters)]);
   const set = (k) => (ev) => setFilters({ ...filters, [k]: ev.target.type === "checkbox" ? (ev.target.checked ? "1" : "") : ev.target.value });
   return html`
     <div class="pane list">
+      ${escalations.escalated.length ? html`
+        <div id="escalation-list" class="escalations">
+          <strong>${t("escalated")}</strong>
+          ${escalations.escalated.map((e) => html`<button key=${e.ticket_no} class="badge bad" onClick=${() => setSelected(e.ticket_no)}>
+            ${e.ticket_no} ${label("ticket_type", e.type)} ${e.township || ""} ${t("sla_overdue", { time: duration(-e.seconds_left) })}</button>`)}
+        </div>` : null}
       <form id="dispatch-filters" class="filters" onSubmit=${(ev) => ev.preventDefault()}>
         <select id="filter-type" value=${filters.type} onChange=${set("type")}>
           <option value="">${t("filter_any_type")}</option>
