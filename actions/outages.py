@@ -29,10 +29,11 @@ from actions.common import (
 from bot import messages
 from bot.clock import fmt_local, utcnow
 from bot.db import session_scope
-from bot.domain import audit, bindings, contacts, outages, places, tickets
+from bot.domain import audit, bindings, contacts, dispatch, outages, places, tickets
 from bot.domain.models import Account, Contact, Ticket
 from bot.domain.places import Place
 from bot.domain.rules import get_rules
+from bot.nlu.urge import is_urge
 
 AREA_LABELS = {"urban": "城区", "rural": "农村", "remote": "偏远地区"}
 # what makes a report say more than "停电了"
@@ -203,6 +204,10 @@ class ActionRepairProgress(DomainAction):
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
         number = entity(tracker, "ticket_no")
+        if not number and is_urge((tracker.latest_message or {}).get("text")):
+            urged = _urge(s, contact, dispatcher)
+            if urged:
+                return [SlotSet("next_step", "done")]
         if number:
             ticket = tickets.by_no(s, number)
             if ticket is None or not tickets.visible_to(s, ticket, contact):
@@ -220,6 +225,25 @@ class ActionRepairProgress(DomainAction):
         lines = [render(domain, "utter_progress_header")] + [_progress_line(domain, t) for t in found]
         dispatcher.utter_message(text="\n".join(lines))
         return [SlotSet("next_step", "done")]
+
+
+def _urge(s: Session, contact: Contact, dispatcher: CollectingDispatcher) -> bool:
+    """Record a 催办 on the customer's latest open repair/hazard ticket and say what happens next;
+    False when they have none (the progress answer follows instead)."""
+    open_tickets = tickets.for_contact(s, contact, limit=1, open_only=True, types=("repair", "hazard"))
+    if not open_tickets:
+        return False
+    result = dispatch.urge(s, open_tickets[0], contact, f"customer:{contact.sender_id}", contact.channel)
+    ticket = result.ticket
+    if ticket.status == "dispatched" and ticket.eta:
+        utter(dispatcher, "utter_urge_dispatched", ticket_no=ticket.ticket_no, eta=fmt_local(ticket.eta),
+              crew=ticket.crew.name if ticket.crew else "抢修人员")
+    elif ticket.status == "on_site":
+        utter(dispatcher, "utter_urge_on_site", ticket_no=ticket.ticket_no)
+    else:
+        deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
+        utter(dispatcher, "utter_urge_recorded", ticket_no=ticket.ticket_no, deadline=deadline)
+    return True
 
 
 class ActionPlannedOutage(DomainAction):

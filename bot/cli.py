@@ -66,10 +66,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from bot.domain.demo import generate
+    from bot.domain.demo import generate, seed_crews
     from bot.domain.importer import import_dir
     from bot.domain.models import Account
 
+    with session_scope() as s:
+        added = seed_crews(s)
+    if added:
+        _print(f"demo crews: {', '.join(added)}")
     if args.if_empty:
         with session_scope() as s:
             if s.scalar(select(func.count()).select_from(Account)):
@@ -133,7 +137,7 @@ def cmd_staff_set(args: argparse.Namespace) -> int:
 
 
 DEMO_STAFF = (("demo_agent", "agent", "演示坐席"), ("demo_supervisor", "supervisor", "演示班长"),
-              ("demo_admin", "admin", "演示管理员"))
+              ("demo_admin", "admin", "演示管理员"), ("demo_dispatcher", "dispatcher", "演示调度员"))
 
 
 def cmd_staff_demo(_args: argparse.Namespace) -> int:

@@ -124,7 +124,7 @@ def start_bot(
             cwd=ROOT, env=full_env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
         )
         procs.append(proc)
-        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, 120, log)
+        _wait(f"http://127.0.0.1:{rasa_port}/ready", proc, 300, log)  # 2 shared cores: slow under load
     except BaseException:
         BotProcesses("", "", full_env, logs, procs).stop()
         raise

@@ -27,7 +27,7 @@ from sanic.response import HTTPResponse
 from bot import messages
 from bot.channels.common import in_thread
 from bot.config import get_settings
-from bot.console import canned, service, sessions, tracker
+from bot.console import backoffice_routes, canned, labels, service, sessions, tracker
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle, make_throttle
 from bot.db import session_scope
@@ -211,8 +211,8 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         principal, csrf = await in_thread(_authenticate, request.cookies.get(SESSION_COOKIE), None, False)
         if principal is None:
             return response.redirect(f"{PREFIX}/login", status=303)
-        return response.html(_template("app.html", csrf=csrf, display_name=principal.display_name,
-                                       username=principal.username, role=principal.role))
+        return response.html(_template("app.html", csrf=csrf, title=messages.CONSOLE_UI["page_title"],
+                                       loading=messages.CONSOLE_UI["loading"]))
 
     def login_page(error: str = "", status: int = 200) -> HTTPResponse:
         token = secrets.token_urlsafe(24)
@@ -283,6 +283,11 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json({"username": p.username, "display_name": p.display_name, "role": p.role,
                               "permissions": sorted(p.permissions)})
 
+    @bp.route("/api/labels", methods=["GET"])
+    @endpoint()
+    async def label_texts(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(labels.all_labels())
+
     @bp.route("/api/queue", methods=["GET"])
     @endpoint("queue.view")
     async def queue(request: Request, p: Principal) -> HTTPResponse:
@@ -329,7 +334,9 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         delivery = await _deliver(conv.sender_id, text, "agent")
         entry = await in_thread(_unit, service.record_reply, p, conv, text, delivery)
         await _said(request.app.ctx.agent, conv, text, service.author(p))
-        return response.json({"entry": entry, "delivery": {"channel": delivery.channel, "status": delivery.status}})
+        return response.json({"entry": entry, "delivery": {
+            "channel": delivery.channel, "status": delivery.status,
+            "problem": labels.delivery_problem(delivery.channel, delivery.status)}})
 
     async def finish(request: Request, p: Principal, hid: int, kind: str) -> HTTPResponse:
         agent = request.app.ctx.agent
@@ -361,7 +368,7 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json(await in_thread(_unit, service.create_ticket, p, hid, _body(request)), status=201)
 
     @bp.route("/api/conversations/<hid:int>/tickets/<ticket_no:str>/status", methods=["POST"])
-    @endpoint("ticket.update", write=True)
+    @endpoint("tickets.work", write=True)
     async def ticket_status(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.set_ticket_status, p, hid, ticket_no, _body(request)))
 
@@ -408,4 +415,5 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def staff_reset(request: Request, p: Principal, username: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.staff_reset_password, p, username))
 
+    backoffice_routes.register(bp, endpoint, _unit, _body)
     return bp

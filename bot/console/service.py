@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import to_local, utcnow
-from bot.console import sessions
+from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal, may_view
-from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, staff, tickets, transcript
+from bot.domain import accounts, audit, bindings, contacts, dispatch, handoffs, metrics, staff, tickets, transcript
 from bot.domain.handoffs import HandoffError
 from bot.domain.models import (
     TICKET_STATUSES,
@@ -319,8 +319,9 @@ def create_ticket(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any
 
 
 def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Move a ticket of the conversation's customer to another status."""
-    conv = owned(s, p, handoff_id, "ticket.update")
+    """Move a ticket of the conversation's customer to another status along the allowed transitions
+    (status belongs to dispatchers and supervisors, not to agents)."""
+    conv = owned(s, p, handoff_id, "tickets.work")
     status = str(body.get("status") or "")
     if status not in TICKET_STATUSES:
         raise ConsoleError(400, "bad_status")
@@ -330,7 +331,10 @@ def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str,
     if ticket is None or contact is None or not tickets.visible_to(s, ticket, contact):
         raise ConsoleError(404, "ticket_not_found")
     if ticket.status != status:
-        tickets.set_status(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
+        try:
+            dispatch.transition(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
+        except dispatch.DispatchError as exc:
+            raise ConsoleError(409, f"ticket_{exc.reason}", **{k: str(v) for k, v in exc.info.items()}) from None
     return _ticket(ticket)
 
 
@@ -372,7 +376,9 @@ def audit_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]
                          action=args.get("action") or None)
     return {"entries": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action,
                          "target_type": e.target_type, "target_id": e.target_id, "outcome": e.outcome,
-                         "detail": e.detail} for e in rows]}
+                         "detail": e.detail, "actor_label": labels.audit_actor(e.actor),
+                         "target_label": labels.audit_target(e.target_type, e.target_id),
+                         "detail_lines": labels.audit_detail_lines(e.detail)} for e in rows]}
 
 
 def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, Any]:

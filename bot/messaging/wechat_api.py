@@ -267,6 +267,38 @@ class WeChatApiClient:
                 continue
             return answer, attempts
 
+    async def get_media(self, media_id: str, max_bytes: int = 10 * 1024 * 1024) -> Tuple[bytes, str]:
+        """Download a temporary medium (``GET /cgi-bin/media/get``; WeChat keeps them three days):
+        (bytes, content type). WeChat answers a binary body, or JSON with an ``errcode`` (40007 invalid
+        media_id, token errors — the token is refreshed at most ``max_token_refreshes`` times) raised as
+        :class:`WeChatApiError`."""
+        attempts = 0
+        while True:
+            token = await self.access_token()
+            attempts += 1
+            try:
+                async with self._http().get(self.base_url + "/cgi-bin/media/get",
+                                            params={"access_token": token, "media_id": media_id}) as resp:
+                    content_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                    data = await resp.content.read(max_bytes + 1)
+                    if resp.status != 200:
+                        raise WeChatApiError(ERR_TRANSPORT, f"HTTP {resp.status} from /cgi-bin/media/get")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise WeChatApiError(ERR_TRANSPORT, f"{type(exc).__name__} calling /cgi-bin/media/get") from exc
+            if content_type in ("application/json", "text/plain"):
+                try:
+                    answer = json.loads(data.decode("utf-8"))
+                except ValueError as exc:
+                    raise WeChatApiError(ERR_TRANSPORT, "unreadable answer from /cgi-bin/media/get") from exc
+                code = int(answer.get("errcode") or ERR_TRANSPORT) if isinstance(answer, dict) else ERR_TRANSPORT
+                if code in TOKEN_ERRORS and attempts <= self.max_token_refreshes:
+                    await self.tokens.invalidate(token)
+                    continue
+                raise WeChatApiError(code, str(answer.get("errmsg") or "") if isinstance(answer, dict) else "")
+            if len(data) > max_bytes:
+                raise WeChatApiError(ERR_TRANSPORT, "medium larger than allowed")
+            return data, content_type
+
     # --- recording ------------------------------------------------------------------------------------
 
     def _record(self, openid: str, body: str, purpose: str, contact_id: Optional[int], status: str,

@@ -147,8 +147,11 @@ def test_supervisor_reveals_a_phone_with_a_reason_and_finds_it_in_the_audit_log(
     expect(card.locator('.pii[data-field="name"]')).to_have_text("李**")  # one field, not the whole record
 
     page.click('#tabs [data-tab="audit"]')
-    expect(page.locator("#audit-rows")).to_contain_text("pii.reveal")
-    expect(page.locator("#audit-rows")).to_contain_text("客户要求回电核实")
+    reveal_row = page.locator('#audit-rows tr[data-action="pii.reveal"]').first
+    expect(reveal_row).to_contain_text("查看个人信息")  # the action in Chinese, the details as lines, not JSON
+    expect(reveal_row).to_contain_text("原因：客户要求回电核实")
+    expect(reveal_row).to_contain_text("字段：电话")
+    expect(reveal_row).not_to_contain_text("{")
 
     # the service-quality page lists the supervisor's own conversation among the week's handled ones
     page.click('#tabs [data-tab="metrics"]')

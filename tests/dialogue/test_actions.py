@@ -184,6 +184,20 @@ def test_progress_of_the_customers_own_tickets(customer):
     assert number in latest.text
 
 
+def test_an_urge_on_an_open_ticket_is_recorded_and_the_customer_told_what_happens_next(customer):
+    customer.slots.update(address="城关镇东关村12号", detail="没电")
+    number = customer.run(ActionSubmitOutage(), "没电", "inform").text.split("工单")[1][:14]
+    turn = customer.run(ActionRepairProgress(), "怎么还没来，催一下", "query_repair_progress")
+    assert "已为您催办" in turn.text and number in turn.text and "派单后会通知您" in turn.text
+    with session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.ticket_no == number))
+        assert ticket.urge_count == 1 and ticket.notes[0].kind == "urge"
+    plain = customer.run(ActionRepairProgress(), "师傅什么时候到", "query_repair_progress")
+    assert "催办" not in plain.text  # asking is not urging
+    with session_scope() as s:
+        assert s.scalar(select(Ticket.urge_count).where(Ticket.ticket_no == number)) == 1
+
+
 def test_someone_elses_ticket_number_reveals_nothing_and_is_audited(customer):
     customer.slots.update(address="城关镇东关村12号", detail="没电")
     number = customer.run(ActionSubmitOutage(), "没电", "inform").text.split("工单")[1][:14]

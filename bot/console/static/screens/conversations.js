@@ -1,0 +1,334 @@
+// The conversations screen: the queue (waiting and live conversations), one open conversation with
+// its transcript, the reply box, the customer's accounts and tickets.
+import { html, useEffect, useRef, useState } from "../vendor/htm-preact-standalone.module.js";
+import { api } from "../api.js";
+import { choices, duration, label, t } from "../labels.js";
+import { can, flash, session, time, usePoll } from "../ui.js";
+
+const QUEUE_EVERY_MS = 1500;
+const TRANSCRIPT_EVERY_MS = 1000;
+
+export function customerLabel(h) {
+  const c = h.customer || {};
+  return c.display || ((c.name || t("customer_of_channel", { channel: label("channel", h.channel) })) + " …" + (c.ref || ""));
+}
+
+function QueueItem({ h, live, current, onOpen, onTake }) {
+  const me = session.me;
+  return html`
+    <li class=${"item" + (current ? " current" : "")} data-handoff=${h.id} id=${"handoff-" + h.id}>
+      <div class="line">
+        <strong class="who" onClick=${() => onOpen(h.id)}>${customerLabel(h)}</strong>
+        <span class="tag">${label("channel", h.channel)}</span>
+      </div>
+      <div class="line small">
+        <span class="reason">${label("reason", h.reason)}</span>
+        ${live ? html`<span class="owner">${t("owner_is", { owner: h.owner || "" })}</span>`
+          : html`<span class="wait">${t("waited_for", { time: duration(h.waited_s) })}</span>`}
+      </div>
+      <div class="line small muted intent">${t("last_intent", { intent: label("intent", h.last_intent) })}</div>
+      <div class="line">
+        <button class="open" onClick=${() => onOpen(h.id)}>${t("open")}</button>
+        ${!live && can("conversation.take")
+          ? html`<button class="take" id=${"take-" + h.id} onClick=${() => onTake(h.id, false)}>${t("take")}</button>` : null}
+        ${live && can("conversation.takeover_any") && h.owner_username !== me.username
+          ? html`<button class="force" id=${"force-" + h.id} onClick=${() => onTake(h.id, true)}>${t("force_take")}</button>` : null}
+      </div>
+    </li>`;
+}
+
+function Entry({ e }) {
+  let who = label("author", "customer"), cls = "customer";
+  if (e.author === "bot") { who = label("author", "bot"); cls = "bot"; }
+  else if (e.author === "system") { who = label("author", "system"); cls = "system"; }
+  else if (e.author.startsWith("agent:")) { who = label("author", "agent") + " " + e.author.slice(6); cls = "agent"; }
+  else if (e.direction === "out") { who = e.author; cls = "bot"; }
+  return html`<li class=${"msg " + cls} data-id=${e.id}>
+    <span class="meta">${who} · ${time(e.at)}</span><span class="text">${e.text}</span></li>`;
+}
+
+function Transcript({ entries }) {
+  const ref = useRef(null);
+  const count = entries.length;
+  useEffect(() => { if (ref.current) ref.current.scrollTop = ref.current.scrollHeight; }, [count]);
+  return html`<ol id="transcript" class="transcript" ref=${ref}>${entries.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>`;
+}
+
+function Account({ a, revealed, onReveal }) {
+  const bill = a.latest_bill;
+  const field = (name, value) => html`
+    <span class=${"pii" + (revealed[name] !== undefined ? " revealed" : "")} data-field=${name}>
+      ${revealed[name] !== undefined ? revealed[name] : value}</span>
+    ${can("pii.reveal") ? html`<button class="reveal link" data-field=${name} onClick=${() => onReveal(a.account_no, name)}>${t("reveal")}</button>` : null}`;
+  return html`
+    <div class="account" data-account=${a.account_no}>
+      <div class="line"><strong>${t("account_no_is", { account_no: a.account_no })}</strong>
+        <span class="tag">${a.prepaid ? t("prepaid") : t("postpaid")}</span></div>
+      <div class="line">${t("account_name")}${field("name", a.name)}</div>
+      <div class="line">${t("account_phone")}${field("phone", a.phone || t("none"))}</div>
+      <div class="line small">${t("account_address", { address: a.address })}</div>
+      <div class="line">${t("balance_is", { amount: a.balance })}${a.days_left !== null ? t("days_left", { days: a.days_left }) : ""}</div>
+      <div class=${"line" + (a.arrears.total !== "0.00" ? " bad" : "")}>
+        ${t("arrears_is", { amount: a.arrears.total })}${a.arrears.periods.length ? t("arrears_periods", { periods: a.arrears.periods.join(t("list_sep")) }) : ""}</div>
+      ${bill ? html`<div class="line small">${t(bill.paid ? "latest_bill_paid" : "latest_bill_unpaid", bill)}</div>` : null}
+      <div class="line small">${t("open_tickets_are", { tickets: a.open_tickets.length ? a.open_tickets.map((x) => x.ticket_no).join(t("list_sep")) : t("none_word") })}</div>
+    </div>`;
+}
+
+function Ticket({ ticket, mine, onStatus }) {
+  return html`
+    <li data-ticket=${ticket.ticket_no}>
+      <div class="line"><strong>${ticket.ticket_no}</strong>
+        <span class="tag">${label("ticket_type", ticket.type)}</span>
+        <span class="status">${label("ticket_status", ticket.status)}</span>
+        ${mine ? html`<select class="ticket-status" value=${ticket.status} onChange=${(ev) => onStatus(ticket.ticket_no, ev.target.value)}>
+          ${choices("ticket_status").map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select>` : null}
+      </div>
+      <div class="line small muted">${ticket.description || ""}</div>
+    </li>`;
+}
+
+function TicketForm({ accounts, onCreate }) {
+  const [type, setType] = useState("repair");
+  const [account, setAccount] = useState("");
+  const [text, setText] = useState("");
+  const submit = async (ev) => {
+    ev.preventDefault();
+    if (await onCreate({ type, account_no: account, description: text })) setText("");
+  };
+  return html`
+    <form id="ticket-form" class="ticket-form" onSubmit=${submit}>
+      <h4>${t("new_ticket")}</h4>
+      <select id="ticket-type" value=${type} onChange=${(ev) => setType(ev.target.value)}>
+        ${choices("ticket_type").map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select>
+      <select id="ticket-account" value=${account} onChange=${(ev) => setAccount(ev.target.value)}>
+        <option value="">${t("no_account")}</option>
+        ${accounts.map((a) => html`<option value=${a.account_no}>${a.account_no}</option>`)}</select>
+      <textarea id="ticket-description" rows="3" maxlength="2000" placeholder=${t("ticket_text")} required
+        value=${text} onInput=${(ev) => setText(ev.target.value)}></textarea>
+      <button id="ticket-submit" type="submit">${t("create_ticket")}</button>
+    </form>`;
+}
+
+function ReplyForm({ onSend }) {
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [canned, setCanned] = useState([]);
+  useEffect(() => {
+    if (!can("conversation.reply")) return;
+    api("GET", "/canned").then((r) => setCanned(r.replies)).catch((e) => console.warn("canned:", e.message));
+  }, []);
+  const send = async (ev) => {
+    ev.preventDefault();
+    const value = text.trim();
+    if (!value || busy) return;
+    setBusy(true);
+    try { if (await onSend(value)) setText(""); } finally { setBusy(false); }
+  };
+  const pick = (ev) => {
+    const c = canned[Number(ev.target.value)];
+    if (c) setText(c.text);
+    ev.target.value = "";
+  };
+  return html`
+    <form id="reply-form" class="reply" onSubmit=${send}>
+      <select id="canned" onChange=${pick}>
+        <option value="">${t("canned_pick")}</option>
+        ${canned.map((c, i) => html`<option value=${String(i)}>${c.title}</option>`)}</select>
+      <textarea id="reply-text" rows="3" maxlength="500" placeholder=${t("reply_placeholder")} value=${text}
+        onInput=${(ev) => setText(ev.target.value)}
+        onKeyDown=${(ev) => { if (ev.key === "Enter" && ev.ctrlKey) send(ev); }}></textarea>
+      <button id="reply-send" type="submit" disabled=${busy}>${t("send")}</button>
+    </form>`;
+}
+
+function RevealDialog({ ask, onDone }) {
+  const ref = useRef(null);
+  const [reason, setReason] = useState("");
+  useEffect(() => {
+    if (ask && ref.current && !ref.current.open) { setReason(""); ref.current.showModal(); }
+  }, [ask]);
+  const confirm = (ev) => {
+    ev.preventDefault();
+    const value = reason.trim();
+    const input = ref.current.querySelector("#reveal-reason");
+    if (value.length < 2) { input.reportValidity(); return; }
+    ref.current.close();
+    onDone(value);
+  };
+  const what = ask ? t("reveal_what", { account_no: ask.account_no, field: label("pii_field", ask.field) }) : "";
+  return html`
+    <dialog id="reveal-dialog" ref=${ref} onClose=${() => onDone(null)}>
+      <form id="reveal-form" method="dialog">
+        <h3>${t("reveal_title")}</h3>
+        <p id="reveal-what">${what}</p>
+        <label>${t("reveal_reason")}<input id="reveal-reason" required minlength="2" maxlength="200" value=${reason}
+          onInput=${(ev) => setReason(ev.target.value)} /></label>
+        <menu><button value="cancel" formnovalidate>${t("cancel")}</button>
+          <button id="reveal-confirm" value="ok" onClick=${confirm}>${t("reveal")}</button></menu>
+      </form>
+    </dialog>`;
+}
+
+function Conversation({ id, onChanged }) {
+  const [view, setView] = useState(null);
+  const [entries, setEntries] = useState([]);
+  const [live, setLive] = useState(null); // status, owner, mine from the latest poll
+  const [revealed, setRevealed] = useState({});
+  const [ask, setAsk] = useState(null);
+  const lastId = useRef(0);
+
+  const add = (more) => {
+    const fresh = more.filter((e) => e.id > lastId.current);
+    if (!fresh.length) return;
+    lastId.current = fresh[fresh.length - 1].id;
+    setEntries((old) => old.concat(fresh));
+  };
+
+  const load = async () => {
+    try {
+      const v = await api("GET", `/conversations/${id}`);
+      setView(v);
+      setLive({ status: v.handoff.status, owner: v.handoff.owner, mine: v.mine });
+      lastId.current = 0;
+      setEntries([]);
+      add(v.transcript);
+    } catch (e) { flash(e.message, true); }
+  };
+
+  useEffect(() => { setView(null); setRevealed({}); load(); }, [id]);
+  usePoll(async () => {
+    if (!view && lastId.current === 0) return;
+    try {
+      const r = await api("GET", `/conversations/${id}/transcript?after=${lastId.current}`);
+      add(r.entries);
+      setLive({ status: r.status, owner: r.owner, mine: r.mine });
+    } catch (e) { if (e.status === 403 || e.status === 404) onChanged(null); }
+  }, TRANSCRIPT_EVERY_MS, [id, view]);
+
+  if (!view || !live) return html`<main id="conversation-empty" class="conversation empty"><p class="muted">${t("loading")}</p></main>`;
+  const h = view.handoff;
+  const mine = live.mine;
+
+  const take = async () => {
+    try { await api("POST", `/conversations/${id}/take`, { force: false }); flash(t("taken_notice")); await load(); onChanged(id); }
+    catch (e) { flash(e.message, true); }
+  };
+  const finish = async (kind) => {
+    try {
+      await api("POST", `/conversations/${id}/${kind}`, {});
+      flash(t(kind === "handback" ? "handed_back" : "closed_notice"));
+      await load();
+      onChanged(id);
+    } catch (e) { flash(e.message, true); }
+  };
+  const send = async (text) => {
+    try {
+      const r = await api("POST", `/conversations/${id}/reply`, { text });
+      add([r.entry]);
+      if (r.delivery.problem) flash(r.delivery.problem, true);
+      return true;
+    } catch (e) { flash(e.message, true); return false; }
+  };
+  const createTicket = async (body) => {
+    try {
+      const tk = await api("POST", `/conversations/${id}/tickets`, body);
+      flash(t("ticket_created", { ticket_no: tk.ticket_no }));
+      await load();
+      return true;
+    } catch (e) { flash(e.message, true); return false; }
+  };
+  const setStatus = async (ticketNo, status) => {
+    try {
+      await api("POST", `/conversations/${id}/tickets/${encodeURIComponent(ticketNo)}/status`, { status });
+      flash(t("ticket_updated", { ticket_no: ticketNo }));
+      await load();
+    } catch (e) { flash(e.message, true); }
+  };
+  const reveal = async (reason) => {
+    const q = ask;
+    setAsk(null);
+    if (!reason || !q) return;
+    try {
+      const r = await api("POST", `/conversations/${id}/reveal`, { account_no: q.account_no, field: q.field, reason });
+      setRevealed((old) => ({ ...old, [r.account_no + "/" + r.field]: r.value }));
+    } catch (e) { flash(e.message, true); }
+  };
+  const revealedOf = (accountNo) => {
+    const out = {};
+    for (const [k, v] of Object.entries(revealed)) if (k.startsWith(accountNo + "/")) out[k.slice(accountNo.length + 1)] = v;
+    return out;
+  };
+
+  return html`
+    <main id="conversation" class="conversation" data-handoff=${h.id}>
+      <div class="conv-head">
+        <div>
+          <strong id="conv-customer">${customerLabel(h)}</strong>
+          <span id="conv-channel" class="tag">${label("channel", h.channel)}</span>
+          <span id="conv-status" class="tag">${label("handoff_status", live.status)}</span>
+          <span id="conv-owner">${live.owner ? t("owner_is", { owner: live.owner }) : ""}</span>
+        </div>
+        <div class="conv-actions">
+          ${live.status === "waiting" && can("conversation.take") ? html`<button id="conv-take" onClick=${take}>${t("take")}</button>` : null}
+          ${mine ? html`<button id="conv-handback" onClick=${() => finish("handback")}>${t("hand_back")}</button>` : null}
+          ${mine ? html`<button id="conv-close" onClick=${() => finish("close")}>${t("close_and_rate")}</button>` : null}
+        </div>
+      </div>
+      <div class="conv-body">
+        <div class="chat">
+          <${Transcript} entries=${entries} />
+          ${mine ? html`<${ReplyForm} onSend=${send} />` : null}
+        </div>
+        <div class="side">
+          <h3>${t("bound_accounts")}</h3>
+          <div id="accounts">
+            ${view.accounts.length ? view.accounts.map((a) => html`<${Account} key=${a.account_no} a=${a}
+              revealed=${revealedOf(a.account_no)} onReveal=${(no, field) => setAsk({ account_no: no, field })} />`)
+              : html`<p class="muted">${t("no_accounts")}</p>`}
+          </div>
+          <h3>${t("tickets")}</h3>
+          <ul id="tickets" class="tickets">
+            ${view.tickets.length ? view.tickets.map((x) => html`<${Ticket} key=${x.ticket_no} ticket=${x} mine=${mine} onStatus=${setStatus} />`)
+              : html`<li class="muted">${t("none_word")}</li>`}
+          </ul>
+          ${mine ? html`<${TicketForm} accounts=${view.accounts} onCreate=${createTicket} />` : null}
+        </div>
+      </div>
+      <${RevealDialog} ask=${ask} onDone=${reveal} />
+    </main>`;
+}
+
+export function Conversations() {
+  const [queue, setQueue] = useState({ waiting: [], live: [] });
+  const [current, setCurrent] = useState(null);
+  const refresh = async () => {
+    try { setQueue(await api("GET", "/queue")); } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
+  };
+  usePoll(refresh, QUEUE_EVERY_MS);
+  const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
+  const take = async (id, force) => {
+    try {
+      await api("POST", `/conversations/${id}/take`, { force });
+      flash(t(force ? "forced_notice" : "taken_notice"));
+      setCurrent(id);
+      setOpened((n) => n + 1);
+    } catch (e) { flash(e.message, true); }
+    refresh();
+  };
+  const changed = (id) => { if (id === null) setCurrent(null); refresh(); };
+  return html`
+    <aside class="queue">
+      <h2>${t("waiting_title")} <span id="waiting-count" class="count">${queue.waiting.length}</span></h2>
+      <ul id="queue-waiting" class="items">
+        ${queue.waiting.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
+      </ul>
+      <h2 id="live-title">${t(can("conversation.view_all") ? "live_all" : "live_mine")}</h2>
+      <ul id="queue-live" class="items">
+        ${queue.live.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${true} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
+      </ul>
+    </aside>
+    ${current === null
+      ? html`<main id="conversation-empty" class="conversation empty"><p class="muted">${t("pick_conversation")}</p></main>`
+      : html`<${Conversation} key=${current + "/" + opened} id=${current} onChanged=${changed} />`}`;
+}
