@@ -83,8 +83,21 @@ def send_notices() -> int:
 
 
 def kick() -> None:
-    """Ask the worker to send due notices now (call after committing something that planned notices)."""
-    send_notices()
+    """Ask the worker to send due notices now (call after committing something that planned notices).
+    Never fails its caller: if the queue cannot be reached, the every-minute sweep sends them."""
+    try:
+        send_notices()
+    except Exception:
+        logger.exception("could not enqueue sending notices; the next sweep will")
+
+
+def ticket_changed_soon() -> None:
+    """Ask the worker to notify about a ticket status change now (call after committing it). Never fails
+    its caller: if the queue cannot be reached, the every-minute sweep finds the change."""
+    try:
+        ticket_changed()
+    except Exception:
+        logger.exception("could not enqueue the ticket notices; the next sweep will")
 
 
 def scan_escalations() -> int:
@@ -138,5 +151,5 @@ def run_worker(workers: int = 2) -> None:
     consumer.run()
 
 
-__all__ = ["huey", "make_huey", "send_notices", "kick", "ticket_changed", "every_minute", "every_hour",
+__all__ = ["huey", "make_huey", "send_notices", "kick", "ticket_changed", "ticket_changed_soon", "every_minute", "every_hour",
            "run_worker", "run_sender", "recover", "scan_escalations"]

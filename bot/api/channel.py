@@ -15,6 +15,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import jobs
 from bot.api import service
 from bot.api.service import ApiError
 from bot.channels.common import in_thread
@@ -109,8 +110,10 @@ def build_blueprint() -> Blueprint:
     @bp.route("/tickets/<ticket_no:str>/events", methods=["POST"])
     @operation("ticket_event")
     async def ticket_event(request: Request, system: str, ticket_no: str) -> HTTPResponse:
-        return response.json(await in_thread(service.call, system, "ticket_event", ticket_no, service.ticket_event,
-                                             system, ticket_no, request.body))
+        answer = await in_thread(service.call, system, "ticket_event", ticket_no, service.ticket_event,
+                                 system, ticket_no, request.body)
+        await in_thread(jobs.ticket_changed_soon)  # the customers hear of it now, not at the next sweep
+        return response.json(answer)
 
     @bp.route("/tickets", methods=["GET"])
     @operation("list_tickets")
@@ -124,18 +127,23 @@ def build_blueprint() -> Blueprint:
     async def upsert_outage(request: Request, system: str) -> HTTPResponse:
         status, answer = await in_thread(service.call, system, "upsert_outage", "outages", service.upsert_outage,
                                          system, request.body)
+        await in_thread(jobs.kick)  # the notices it planned go now (quiet hours permitting)
         return response.json(answer, status=status)
 
     @bp.route("/outages/<outage_id:str>/cancel", methods=["POST"])
     @operation("cancel_outage")
     async def cancel_outage(request: Request, system: str, outage_id: str) -> HTTPResponse:
-        return response.json(await in_thread(service.call, system, "cancel_outage", outage_id,
-                                             service.cancel_outage, system, outage_id, request.body))
+        answer = await in_thread(service.call, system, "cancel_outage", outage_id,
+                                 service.cancel_outage, system, outage_id, request.body)
+        await in_thread(jobs.kick)
+        return response.json(answer)
 
     @bp.route("/outages/<outage_id:str>/restored", methods=["POST"])
     @operation("restored_outage")
     async def restored_outage(request: Request, system: str, outage_id: str) -> HTTPResponse:
-        return response.json(await in_thread(service.call, system, "restored_outage", outage_id,
-                                             service.restored_outage, system, outage_id, request.body))
+        answer = await in_thread(service.call, system, "restored_outage", outage_id,
+                                 service.restored_outage, system, outage_id, request.body)
+        await in_thread(jobs.kick)
+        return response.json(answer)
 
     return bp

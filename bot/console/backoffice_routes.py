@@ -10,6 +10,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import jobs
 from bot.channels.common import in_thread
 from bot.config import get_settings
 from bot.console import backoffice
@@ -67,7 +68,10 @@ def register(bp: Blueprint, endpoint: Callable[..., Any], unit: Callable[..., An
         fn = actions.get(action)
         if fn is None:
             raise ConsoleError(404, "not_found")
-        return response.json(await in_thread(unit, fn, p, ticket_no, body(request)))
+        answer = await in_thread(unit, fn, p, ticket_no, body(request))
+        if action in ("status", "assign"):
+            await in_thread(jobs.ticket_changed_soon)  # the customers hear of it now (bot/jobs.py)
+        return response.json(answer)
 
     @bp.route("/api/crews", methods=["GET"])
     @endpoint("crews.view")
