@@ -144,7 +144,9 @@ def ticket_changed() -> None:
 def run_worker(workers: int = 2) -> None:
     """Run the Huey consumer in this process until SIGINT/SIGTERM: first settle what a previous worker
     left, then send what is due, then the periodic tasks and whatever is enqueued."""
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
+    # an idle consumer looks for tasks at least every second (Huey backs off to 10 s by default), so a
+    # notice asked for by the API goes within a second or two
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0,
                                     flush_locks=not get_settings().redis_url, check_worker_health=True)
     recover()
     send_notices()
