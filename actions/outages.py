@@ -29,7 +29,7 @@ from actions.common import (
 from bot import messages
 from bot.clock import fmt_local, utcnow
 from bot.db import session_scope
-from bot.domain import audit, bindings, contacts, dispatch, outages, places, tickets
+from bot.domain import audit, bindings, contacts, dispatch, notices, outages, places, tickets
 from bot.domain.models import Account, Contact, Ticket
 from bot.domain.places import Place
 from bot.domain.rules import get_rules
@@ -150,6 +150,12 @@ class ActionSubmitOutage(DomainAction):
             return CLEAR_REPORT
         account = _report_account(s, contact, tracker)
         place = places.resolve(s, address)
+        where = place if place.known or account is None else Place(account.township, account.village,
+                                                                    account.area_type)
+        fault = outages.active_fault(s, where)
+        if fault is not None:  # a known fault: its cause and ETA, and the restoration notice later
+            dispatcher.utter_message(text=notices.told_in_chat(s, fault, contact))
+            return CLEAR_REPORT
         report = tickets.report_outage(s, contact, contact.channel, place, detail, account=account, address=address,
                                        source_key=source_key(tracker))
         label = _place_label(place, address)

@@ -61,7 +61,7 @@ from bot.domain.rules import Rules, get_rules
 #: Topics a customer can turn off; ticket news about their own ticket cannot be turned off.
 OPTIONAL_TOPICS = ("outage", "bill")
 #: A notice whose outcome is final.
-FINAL_STATUSES = ("sent", "failed", "suppressed", "opted_out", "covered", "unknown", "withdrawn")
+FINAL_STATUSES = ("sent", "failed", "suppressed", "opted_out", "covered", "unknown", "withdrawn", "answered")
 #: Outbound statuses that mean the provider took the message.
 ACCEPTED = ("sent", "delivered", "demo")
 #: Ticket statuses whose change the customer hears about ("open" only when a resolved ticket is reopened).
@@ -283,10 +283,31 @@ def _outage_text(outage: Outage, name: str, now: datetime, rules: Rules) -> str:
         reason=outage.reason or "设备检修", at=fmt_local(at), days=rules.sla.planned_outage_notice_days)
 
 
+def told_in_chat(s: Session, outage: Outage, contact: Contact, now: Optional[datetime] = None) -> str:
+    """A customer wrote in from a fault outage's area and the bot told them its cause and ETA: recorded as
+    their notice of it (status ``answered``, not pushed again), so its restoration reaches them. Returns the
+    text the bot says (the notice's own words)."""
+    now = now or utcnow()
+    name = "fault" if outage.kind == "fault" else "planned"
+    text = _outage_text(outage, name, now, get_rules())
+    event_key = f"outage:{outage.outage_id}:announce:{outage.revision}"
+    person = person_of_contact(contact)
+    notice = s.scalar(select(Notice).where(Notice.key == f"{event_key}|{person}"))
+    if notice is None:
+        s.add(Notice(key=f"{event_key}|{person}", event_key=event_key, kind=name, topic="outage", person_key=person,
+                     contact_id=contact.id, phone=contact.external_id if contact.channel == "sms" else None,
+                     only_if_unreached=False, text=messages.NOTICE_SIGNATURE + text, urgent=True, not_before=now,
+                     status="answered", attempts=0, created_at=now))
+    elif notice.status == "pending":
+        notice.status = "answered"
+    s.flush()
+    return text
+
+
 def _told(s: Session, outage: Outage) -> List[Recipient]:
-    """Everyone an earlier notice about this outage reached (or may have reached)."""
+    """Everyone an earlier notice about this outage reached (or may have reached), or the bot told."""
     q = (select(Notice).where(Notice.event_key.like(f"outage:{outage.outage_id}:%"),
-                              Notice.status.in_(("sent", "unknown"))).order_by(Notice.id))
+                              Notice.status.in_(("sent", "unknown", "answered"))).order_by(Notice.id))
     people: Dict[str, Recipient] = {}
     for n in s.scalars(q):
         people.setdefault(n.person_key, Recipient(n.person_key, n.contact_id, n.account_id, n.phone))

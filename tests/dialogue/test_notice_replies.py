@@ -83,3 +83,25 @@ def test_outage_notices_are_turned_off_and_on_by_the_customer(customer):
     assert "已为您恢复停电通知" in on.text
     with session_scope() as s:
         assert [p.enabled for p in s.scalars(select(NoticePreference))] == [True]
+
+
+def test_a_report_from_a_fault_area_gets_its_cause_and_eta_and_later_the_restoration(customer):
+    from datetime import timedelta
+
+    from bot.clock import utcnow
+    from bot.domain import outages
+
+    now = utcnow()
+    with session_scope() as s:
+        outages.upsert(s, outage_id="GZ-CHAT-1", kind="fault", township="城关镇", villages=["东关村"],
+                       start=now - timedelta(minutes=20), end=now + timedelta(hours=2), reason="变压器故障",
+                       actor="system:dispatch")
+    customer.slots.update(address="城关镇东关村12号", detail="没电")
+    turn = customer.run(ActionSubmitOutage(), "我家停电了", "inform")
+    assert "故障停电通知" in turn.text and "变压器故障" in turn.text and "预计" in turn.text
+    with session_scope() as s:
+        assert s.scalar(select(Ticket)) is None
+        outages.restored(s, "GZ-CHAT-1", None, "system:dispatch")
+        contact = contacts.by_sender(s, customer.sender_id)
+        restored = s.scalars(select(Notice).where(Notice.kind == "fault_restored")).all()
+        assert [n.contact_id for n in restored] == [contact.id]
