@@ -94,3 +94,20 @@ def test_customer_service_inside_the_window_template_outside_sms_when_unreachabl
             ("sent", "wechat_tpl")]
         carried = s.scalars(select(OutboundMessage.notice_id).where(OutboundMessage.notice_id.is_not(None))).all()
         assert len(carried) == 4  # every attempt names its notice (the refused WeChat one too)
+
+
+def test_a_busy_wechat_is_tried_again_later_and_nothing_goes_twice(records, fake_wechat_api):
+    settings = load_settings({"DATABASE_URL": records.url, "NOTICE_QUIET_HOURS": "00:00-00:00",
+                              **fake_wechat_api.bot_env()})
+    with session_scope() as s:
+        customer(s, "oDeliveryBusy0001", wrote_hours_ago=1, account_no="5100000121")
+        fault(s)
+    before = len(fake_wechat_api.sent)
+    fake_wechat_api.fail_next(-1, touser="oDeliveryBusy0001")
+    started = utcnow()
+    send(settings)
+    with session_scope() as s:
+        notice = s.scalar(select(Notice).where(Notice.person_key.like("w:%")))
+        assert (notice.status, notice.attempts) == ("pending", 1)
+        assert notice.not_before >= started + timedelta(seconds=30)  # backoff, not at once
+    assert send(settings) == 0 and len(fake_wechat_api.sent) == before  # not due yet: nothing sent
