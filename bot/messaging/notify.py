@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Optional, Tuple
@@ -197,6 +198,11 @@ async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s
     seconds passed); returns how many were handled. Claims are taken in batches the rate limits let go
     within about two seconds, so a claim is never old while its worker lives."""
     settings = sender.settings
+    if settings.is_sqlite:
+        # SQLite has one writer: database work from one thread never waits in SQLite's busy handler
+        # (which sleeps in steps of up to 100 ms); PostgreSQL takes it from several
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1,
+                                                                           thread_name_prefix="notices-db"))
     batch = batch or int(max(settings.notice_concurrency,
                              min(200, 2 * max(settings.notice_rate_wechat, settings.notice_rate_sms))))
     started = time.monotonic()
