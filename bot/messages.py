@@ -444,3 +444,5 @@ CONSOLE_UI.update({
 CONSOLE_INTENT_LABELS.update({"notice_off": "退订通知", "notice_on": "恢复通知", "power_not_restored": "还没来电"})
 CONSOLE_AUDIT_ACTION_LABELS.update({"outage.register": "登记停电", "outage.update": "变更停电",
                                     "outage.cancel": "取消停电", "outage.restored": "停电恢复送电"})
+# how the console names the transcript author of a notice the worker pushed (bot.domain.notices)
+CONSOLE_AUTHOR_LABELS.update({"notice": "服务通知"})
