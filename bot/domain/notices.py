@@ -64,6 +64,8 @@ OPTIONAL_TOPICS = ("outage", "bill")
 FINAL_STATUSES = ("sent", "failed", "suppressed", "opted_out", "covered", "unknown", "withdrawn", "answered")
 #: Outbound statuses that mean the provider took the message.
 ACCEPTED = ("sent", "delivered", "demo")
+#: Tickets a crew goes out for: their customers hear of dispatch and arrival too.
+FIELD_TICKET_TYPES = ("repair", "hazard")
 #: Ticket statuses whose change the customer hears about ("open" only when a resolved ticket is reopened).
 TICKET_NOTICE_STATUSES = ("dispatched", "on_site", "resolved", "open")
 
@@ -438,6 +440,10 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
         if before != "resolved":
             return 0
         name = "ticket_reopened"
+    elif ticket.type not in FIELD_TICKET_TYPES:  # complaints, applications …: only the outcome, and the rating
+        if event.status != "resolved":
+            return 0
+        name = "ticket_resolved_other"
     elif event.status == "dispatched":
         name = "ticket_dispatched" if ticket.eta else "ticket_dispatched_no_eta"
     else:
@@ -445,6 +451,7 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
     crew = (messages.NOTICE_CREW.format(name=ticket.crew.name) if ticket.crew is not None
             else messages.NOTICE_CREW_UNKNOWN)
     text = messages.NOTICE_TEXTS[name].format(ticket_no=ticket.ticket_no, crew=crew,
+                                              type=messages.TICKET_TYPE_LABELS.get(ticket.type, ""),
                                               eta=fmt_local(ticket.eta) if ticket.eta else "")
     template = {"ticket_no": ticket.ticket_no, "status": messages.STATUS_LABELS.get(event.status, ""),
                 "content": text}
@@ -452,7 +459,8 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
     if event.actor.startswith(CUSTOMER_ACTOR):  # the customer who reopened it was answered in the chat
         actor = contacts.by_sender(s, event.actor[len(CUSTOMER_ACTOR):])
         recipients = [r for r in recipients if actor is None or r.contact_id != actor.id]
-    return plan(s, event_key=f"ticket-event:{event.id}", kind=name.replace("_no_eta", ""), topic="ticket",
+    kind = name.replace("_no_eta", "").replace("_other", "")
+    return plan(s, event_key=f"ticket-event:{event.id}", kind=kind, topic="ticket",
                 recipients=recipients, text=text, urgent=True, now=now, template=template)
 
 

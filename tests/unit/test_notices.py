@@ -164,3 +164,29 @@ def test_notice_commands_are_recognised(text, intent, topic):
 @pytest.mark.parametrize("text", ["家里停电了", "明天停电吗", "什么时候来电", "不要通知", "停电通知在哪看"])
 def test_ordinary_questions_are_no_commands(text):
     assert match(text) is None
+
+
+def test_ticket_news_dispatch_with_crew_and_eta_only_for_field_tickets_and_the_rating_after_resolved(db):
+    from bot.domain import dispatch, tickets
+    from bot.domain.models import Crew
+    from bot.domain.places import Place
+
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        contact = make_contact(s)
+        crew = Crew(name="城关抢修一班", township="城关镇")
+        s.add(crew)
+        repair = tickets.create(s, "repair", "wechat", "没电", contact=contact, place=Place("城关镇", "东关村", "urban"))
+        complaint = tickets.create(s, "complaint", "wechat", "服务态度", contact=contact)
+        s.flush()
+        for ticket in (repair, complaint):
+            dispatch.transition(s, ticket, "dispatched", "staff:disp", crew=crew if ticket is repair else None,
+                                eta=EVENING + timedelta(minutes=40) if ticket is repair else None, now=EVENING)
+            dispatch.transition(s, ticket, "on_site", "staff:disp", now=EVENING)
+            dispatch.transition(s, ticket, "resolved", "staff:disp", now=EVENING)
+        notices.plan_recent_ticket_events(s, now=EVENING)
+        texts = [(n.kind, n.text) for n in s.scalars(select(Notice).order_by(Notice.id))]
+        assert [k for k, _ in texts] == ["ticket_dispatched", "ticket_on_site", "ticket_resolved", "ticket_resolved"]
+        assert "城关抢修一班" in texts[0][1] and "12月1日 22:40" in texts[0][1]
+        assert "还没来电" in texts[2][1] and "还没来电" not in texts[3][1] and "回复1到5" in texts[3][1]
+        assert notices.plan_recent_ticket_events(s, now=EVENING) == 0
