@@ -12,6 +12,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 setup:
 	@./scripts/setup.sh
 
+## tools: .venv-tools, a second venv for tools whose pins conflict with Rasa 3.6's (schemathesis needs newer
+## attrs/jsonschema); rebuilt when requirements-tools.txt changes
+tools: .venv-tools/.installed
+.venv-tools/.installed: requirements-tools.txt | setup
+	@test -x .venv-tools/bin/python || "$$($(VENV)/python -c 'import sys; print(sys._base_executable)')" -m venv .venv-tools
+	@.venv-tools/bin/python -m pip install --quiet -r requirements-tools.txt
+	@touch $@
+
 ## train: train the Rasa model if config/domain/data changed (cached in ~/.cache/powerbot)
 train: setup
 	@$(VENV)/python scripts/train.py >/dev/null
@@ -21,7 +29,7 @@ run: train
 	@$(VENV)/bot run
 
 ## test: the whole suite (SQLite and PostgreSQL, Redis, fakes of WeChat and Twilio, browser)
-test: train
+test: train tools
 	@$(VENV)/ruff check bot actions tests scripts
 	@$(VENV)/pytest -q
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from actions.answers import answer_service_question
 from actions.common import DomainAction, Events, latest_intent, latest_text, source_key, utter
-from actions.handoff import ask_rating, request_agent
+from actions.handoff import request_agent
 from actions.outages import CLEAR_REPORT, submit_outage
 from bot.db import session_scope
 from bot.domain import bindings, contacts, reports, tickets
@@ -125,7 +125,7 @@ class ActionSubmitContact(DomainAction):
         if ticket is not None and tickets.visible_to(s, ticket, contact):
             tickets.set_callback_phone(s, ticket, contact, phone, f"customer:{contact.sender_id}")
             utter(dispatcher, "utter_callback_phone_noted", ticket_no=ticket.ticket_no, phone=mask_phone(phone))
-            return CLEAR_REPORT + (ask_rating(dispatcher, ticket) if kind == "hazard" else [])
+            return CLEAR_REPORT  # the rating is asked once the ticket is resolved
         return CLEAR_REPORT
 
 

@@ -15,8 +15,8 @@ from actions.answers import answer_service_question
 from actions.common import DomainAction, Events, latest_text, source_key, utter
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.domain import handoffs, routing, tickets
-from bot.domain.models import Contact, Ticket
+from bot.domain import handoffs, notices, routing, tickets
+from bot.domain.models import Contact
 from bot.nlu.normalize import to_halfwidth
 
 _RATING_WORDS = [
@@ -40,12 +40,6 @@ def parse_rating(text: str) -> Optional[int]:
         if pattern.search(text):
             return score
     return None
-
-
-def ask_rating(dispatcher: CollectingDispatcher, ticket: Ticket) -> Events:
-    """Ask once for a 1–5 rating of the service that created ``ticket``."""
-    utter(dispatcher, "utter_ask_rating")
-    return [SlotSet("rating_for", str(ticket.id))]
 
 
 def request_agent(s: Session, contact: Contact, tracker: Tracker, reason: str, dispatcher: CollectingDispatcher,
@@ -121,9 +115,11 @@ class ActionFallback(DomainAction):
         return [SlotSet("next_step", "done")]
 
 
-def rating_pending(s: Session, tracker: Tracker) -> bool:
-    """Was this customer asked for a rating they have not given yet (a ticket or an agent's close)?"""
-    return bool(tracker.get_slot("rating_for")) or handoffs.awaiting_rating(s, tracker.sender_id) is not None
+def rating_pending(s: Session, tracker: Tracker, contact: Contact) -> bool:
+    """Was this customer asked for a rating they have not given yet (an agent's close, or a resolved
+    ticket's notice)?"""
+    return (bool(tracker.get_slot("rating_for")) or handoffs.awaiting_rating(s, tracker.sender_id) is not None
+            or notices.awaiting_rating(s, contact) is not None)
 
 
 def record_rating(s: Session, contact: Contact, tracker: Tracker, dispatcher: CollectingDispatcher,
@@ -134,8 +130,8 @@ def record_rating(s: Session, contact: Contact, tracker: Tracker, dispatcher: Co
     if handoff is not None:
         handoffs.rate(s, handoff, score)
     else:
-        tickets.rate(s, contact, tracker.sender_id, score,
-                     int(ticket_id) if ticket_id and str(ticket_id).isdigit() else None)
+        asked = int(ticket_id) if ticket_id and str(ticket_id).isdigit() else notices.awaiting_rating(s, contact)
+        tickets.rate(s, contact, tracker.sender_id, score, asked)
     utter(dispatcher, "utter_rating_thanks" if score >= 3 else "utter_rating_sorry")
     return [SlotSet("rating_for", None), SlotSet("next_step", "done")]
 
@@ -153,7 +149,7 @@ class ActionRecordRating(DomainAction):
         if score is None:
             utter(dispatcher, "utter_default")
             return []
-        if not rating_pending(s, tracker):
+        if not rating_pending(s, tracker, contact):
             utter(dispatcher, "utter_what_can_i_do" if score >= 3 else "utter_rating_unasked_unhappy")
             return [SlotSet("next_step", "done")]
         return record_rating(s, contact, tracker, dispatcher, score)
@@ -176,4 +172,4 @@ def _agent_owns(sender_id: str) -> bool:
         return handoff is not None and handoff.status == "active"
 
 
-__all__ = ["ask_rating", "request_agent", "parse_rating", "rating_pending", "record_rating"]
+__all__ = ["request_agent", "parse_rating", "rating_pending", "record_rating"]

@@ -13,7 +13,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, entity, selected_key, source_key, utter
-from actions.handoff import ask_rating
 from actions.outages import CLEAR_REPORT, _report_account, _ReportForm, ask_phone, report_place, report_words
 from bot.clock import fmt_local, utcnow
 from bot.domain import bindings, reports, tickets
@@ -81,7 +80,7 @@ class ActionSubmitHazard(DomainAction):
             utter(dispatcher, "utter_place_to_confirm", phone=mask_phone(ticket.callback_phone))
         if ticket.callback_pending:
             return CLEAR_REPORT + [SlotSet("offer_detail", None)] + ask_phone("hazard", ticket.ticket_no)
-        return CLEAR_REPORT + [SlotSet("offer_detail", None)] + ask_rating(dispatcher, ticket)
+        return CLEAR_REPORT + [SlotSet("offer_detail", None)]  # the rating is asked once it is resolved
 
 
 class ActionShareImage(DomainAction):

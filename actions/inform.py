@@ -25,7 +25,7 @@ class ActionHandleInform(DomainAction):
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
         score = parse_rating(latest_text(tracker))
-        if score is not None and len(latest_text(tracker).strip()) <= 4 and rating_pending(s, tracker):
+        if score is not None and len(latest_text(tracker).strip()) <= 4 and rating_pending(s, tracker, contact):
             return record_rating(s, contact, tracker, dispatcher, score)  # "5" after "请回复1-5分"
         number = entity(tracker, "account_no")
         if number:

@@ -27,16 +27,16 @@ from actions.common import (
     source_key,
     utter,
 )
-from actions.handoff import ask_rating
 from bot import messages
 from bot.clock import fmt_local, utcnow
 from bot.db import session_scope
-from bot.domain import audit, bindings, contacts, outages, places, reports, tickets
+from bot.domain import audit, bindings, contacts, dispatch, notices, outages, places, reports, tickets
 from bot.domain.models import Account, Contact, Ticket
 from bot.domain.pii import mask_phone
 from bot.domain.places import Place
 from bot.domain.rules import get_rules
 from bot.nlu.answers import asks_restore_time, describes_fault
+from bot.nlu.urge import is_urge
 
 AREA_LABELS = {"urban": "城区", "rural": "农村", "remote": "偏远地区"}
 REPORT_FORMS = ("outage_form", "hazard_form")
@@ -304,6 +304,11 @@ def submit_outage(s: Session, contact: Contact, dispatcher: CollectingDispatcher
             _utter_own_ticket(dispatcher, own)
         return CLEAR_REPORT
     place, address, to_confirm = report_place(s, tracker, account)
+    where = place if place.known or account is None else Place(account.township, account.village, account.area_type)
+    fault = outages.active_fault(s, where)
+    if fault is not None:  # a known fault: its cause and ETA, and the restoration notice later
+        dispatcher.utter_message(text=notices.told_in_chat(s, fault, contact))
+        return CLEAR_REPORT
     phone = tracker.get_slot("callback_phone") or reports.own_phone(contact)
     report = tickets.report_outage(s, contact, contact.channel, place, report_words(tracker), account=account,
                                    address=address, source_key=source_key(tracker), callback_phone=phone,
@@ -336,7 +341,7 @@ def submit_outage(s: Session, contact: Contact, dispatcher: CollectingDispatcher
           area=AREA_LABELS.get(area, area), minutes=get_rules().sla.repair_arrival_minutes.get(area, 90))
     if ticket.place_to_confirm:
         utter(dispatcher, "utter_place_to_confirm", phone=mask_phone(ticket.callback_phone))
-    return CLEAR_REPORT + ask_rating(dispatcher, ticket)
+    return CLEAR_REPORT  # the rating is asked once it is resolved (bot.domain.notices)
 
 
 def _utter_own_ticket(dispatcher: CollectingDispatcher, ticket: Ticket) -> None:
@@ -381,6 +386,10 @@ class ActionRepairProgress(DomainAction):
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
         number = entity(tracker, "ticket_no")
+        if not number and is_urge((tracker.latest_message or {}).get("text")):
+            urged = _urge(s, contact, dispatcher)
+            if urged:
+                return [SlotSet("next_step", "done")]
         if number:
             ticket = tickets.by_no(s, number)
             if ticket is None or not tickets.visible_to(s, ticket, contact):
@@ -401,6 +410,25 @@ class ActionRepairProgress(DomainAction):
         lines = [render(domain, "utter_progress_header")] + [_progress_line(domain, t) for t in found]
         dispatcher.utter_message(text="\n".join(lines))
         return [SlotSet("next_step", "done")]
+
+
+def _urge(s: Session, contact: Contact, dispatcher: CollectingDispatcher) -> bool:
+    """Record a 催办 on the customer's latest open repair/hazard ticket and say what happens next;
+    False when they have none (the progress answer follows instead)."""
+    open_tickets = tickets.for_contact(s, contact, limit=1, open_only=True, types=("repair", "hazard"))
+    if not open_tickets:
+        return False
+    result = dispatch.urge(s, open_tickets[0], contact, f"customer:{contact.sender_id}", contact.channel)
+    ticket = result.ticket
+    if ticket.status == "dispatched" and ticket.eta:
+        utter(dispatcher, "utter_urge_dispatched", ticket_no=ticket.ticket_no, eta=fmt_local(ticket.eta),
+              crew=ticket.crew.name if ticket.crew else "抢修人员")
+    elif ticket.status == "on_site":
+        utter(dispatcher, "utter_urge_on_site", ticket_no=ticket.ticket_no)
+    else:
+        deadline = fmt_local(ticket.sla_deadline) if ticket.sla_deadline else "尽快"
+        utter(dispatcher, "utter_urge_recorded", ticket_no=ticket.ticket_no, deadline=deadline)
+    return True
 
 
 class ActionPlannedOutage(DomainAction):

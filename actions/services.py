@@ -12,7 +12,6 @@ from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
 from actions.common import DomainAction, Events, latest_text, resolve_account, selected_key, source_key, utter
-from actions.handoff import ask_rating
 from bot.db import session_scope
 from bot.domain import bindings, contacts, tickets
 from bot.domain.models import Account, Contact
@@ -96,7 +95,7 @@ class ActionSubmitCallback(DomainAction):
         )
         utter(dispatcher, "utter_business_registered", kind=BUSINESS_KINDS.get(kind, kind), ticket_no=ticket.ticket_no,
               phone=mask_phone(phone), days=get_rules().sla.application_working_days.get(kind, 5))
-        return events + ask_rating(dispatcher, ticket)
+        return events  # the rating is asked once it is resolved (bot.domain.notices)
 
 
 class ActionOfferDeclined(DomainAction):
@@ -129,7 +128,7 @@ def register_meter_check(s: Session, contact: Contact, account: Account, tracker
                             contact=contact, account=account, subtype="calibration", source_key=source_key(tracker))
     utter(dispatcher, "utter_meter_registered", account_no=account.account_no, ticket_no=ticket.ticket_no,
           days=get_rules().sla.meter_calibration_working_days)
-    return ask_rating(dispatcher, ticket)
+    return []  # the rating is asked once it is resolved (bot.domain.notices)
 
 
 class ActionAcceptMeter(DomainAction):

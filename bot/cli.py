@@ -10,6 +10,7 @@
     bot staff demo                   one demo user per role (embedded demo), passwords in var/demo-staff.txt
     bot wechat menu push [--dry-run] create the Official Account's menu from wechat_menu.yml (WECHAT_MENU_FILE)
     bot run                          the whole bot on embedded defaults (what `make run` calls)
+    bot worker [--workers N]         the background worker: notices, reminders, escalation scan (Huey consumer)
 
 Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
 """
@@ -66,10 +67,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from bot.domain.demo import generate
+    from bot.domain.demo import generate, seed_crews
     from bot.domain.importer import import_dir
     from bot.domain.models import Account
 
+    with session_scope() as s:
+        added = seed_crews(s)
+    if added:
+        _print(f"demo crews: {', '.join(added)}")
     if args.if_empty:
         with session_scope() as s:
             if s.scalar(select(func.count()).select_from(Account)):
@@ -133,7 +138,7 @@ def cmd_staff_set(args: argparse.Namespace) -> int:
 
 
 DEMO_STAFF = (("demo_agent", "agent", "演示坐席"), ("demo_supervisor", "supervisor", "演示班长"),
-              ("demo_admin", "admin", "演示管理员"))
+              ("demo_admin", "admin", "演示管理员"), ("demo_dispatcher", "dispatcher", "演示调度员"))
 
 
 def cmd_staff_demo(_args: argparse.Namespace) -> int:
@@ -239,11 +244,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the menu/create body instead of sending it")
     p.set_defaults(func=cmd_wechat_menu_push)
 
+    p = sub.add_parser("worker", help="run the background worker (notices, reminders, escalation scan)")
+    p.add_argument("--workers", type=int, default=2, help="worker threads (default 2)")
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("run", help="run the whole bot on embedded defaults")
     p.add_argument("--port", type=int, default=5005)
     p.add_argument("--actions-port", type=int, default=5055)
     p.set_defaults(func=cmd_run)
     return parser
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.domain.pii import install_log_redaction
+    from bot.jobs import run_worker
+
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    run_worker(workers=max(1, args.workers))
+    return 0
 
 
 def main(argv: List[str] | None = None) -> int:

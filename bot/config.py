@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Callable, Dict, Mapping, TypeVar
+from typing import Callable, Dict, FrozenSet, Mapping, Tuple, TypeVar
 
 #: The repository root (``bot/`` lives directly under it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,36 @@ def parse_url(name: str, value: str, schemes: tuple[str, ...] = ("http", "https"
 
 
 
+#: What a back-office API token may be limited to (``system:token:scope+scope``).
+API_SCOPES = frozenset({"tickets.read", "tickets.write", "outages.write"})
+
+
+def parse_api_tokens(value: str | None) -> Dict[str, Tuple[str, FrozenSet[str]]]:
+    """``INTEGRATION_API_TOKENS``: comma-separated ``system:token`` or ``system:token:scope+scope``.
+
+    Raises :class:`ConfigError` naming the variable for an empty part, a short token (< 16 characters), an
+    unknown scope or a system named twice."""
+    tokens: Dict[str, Tuple[str, FrozenSet[str]]] = {}
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = part.split(":")
+        if len(pieces) not in (2, 3) or not pieces[0].strip() or not pieces[1].strip():
+            raise ConfigError("INTEGRATION_API_TOKENS: expected system:token[:scope+scope] pairs separated by commas")
+        system, token = pieces[0].strip(), pieces[1].strip()
+        if len(token) < 16:
+            raise ConfigError(f"INTEGRATION_API_TOKENS: the token of {system!r} is shorter than 16 characters")
+        scopes = frozenset(x.strip() for x in pieces[2].split("+") if x.strip()) if len(pieces) == 3 else frozenset()
+        if scopes - API_SCOPES:
+            raise ConfigError(f"INTEGRATION_API_TOKENS: unknown scope(s) {sorted(scopes - API_SCOPES)} of {system!r};"
+                             f" known: {sorted(API_SCOPES)}")
+        if system in tokens:
+            raise ConfigError(f"INTEGRATION_API_TOKENS: system {system!r} appears twice")
+        tokens[system] = (token, scopes)
+    return tokens
+
+
 @dataclass(frozen=True)
 class Settings:
     """Effective configuration of one process."""
@@ -152,6 +182,18 @@ class Settings:
     event_broker_url: str | None = None
     event_broker_queue: str = "powerbot_events"
     log_format: str = "text"  # text | json
+    # back office: systems allowed on /api/v1/ (system -> (token, scopes; empty = every operation)),
+    # where customers' photos are kept, who gets an SMS when a ticket is escalated
+    integration_api_tokens: Mapping[str, Tuple[str, FrozenSet[str]]] = field(default_factory=dict)
+    media_dir: Path = ROOT / "var" / "media"
+    escalation_sms_to: str | None = None
+    # notices and the worker (bot/jobs.py)
+    notice_quiet_hours: str = "21:00-08:00"
+    wechat_template_ids: tuple = ()  # (("outage", "<template id>"), ...) from WECHAT_TEMPLATE_IDS
+    notice_rate_wechat: float = 50.0  # requests per second to the WeChat API for notices (per worker)
+    notice_rate_sms: float = 10.0  # SMS per second to Twilio for notices (per worker)
+    notice_concurrency: int = 8
+    notice_claim_timeout_s: float = 120.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -252,6 +294,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         event_broker_url=parsed("EVENT_BROKER_URL", lambda n, v: parse_url(n, v, ("amqp", "amqps")), None),
         event_broker_queue=get("EVENT_BROKER_QUEUE") or defaults.event_broker_queue,
         log_format=parsed("LOG_FORMAT", lambda n, v: parse_choice(n, v, ("text", "json")), defaults.log_format),
+        integration_api_tokens=parse_api_tokens(get("INTEGRATION_API_TOKENS")),
+        media_dir=Path(get("MEDIA_DIR") or var_dir / "media"),
+        escalation_sms_to=get("ESCALATION_SMS_TO"),
+        notice_quiet_hours=parsed("NOTICE_QUIET_HOURS", parse_hours, defaults.notice_quiet_hours),
+        wechat_template_ids=_pairs("WECHAT_TEMPLATE_IDS", get("WECHAT_TEMPLATE_IDS")),
+        notice_rate_wechat=parsed("NOTICE_RATE_WECHAT", number(0.001), defaults.notice_rate_wechat),
+        notice_rate_sms=parsed("NOTICE_RATE_SMS", number(0.001), defaults.notice_rate_sms),
+        notice_concurrency=parsed("NOTICE_CONCURRENCY", integer(1), defaults.notice_concurrency),
+        notice_claim_timeout_s=parsed("NOTICE_CLAIM_TIMEOUT_S", number(1), defaults.notice_claim_timeout_s),
     )
 
 
@@ -263,6 +314,19 @@ def _payment_url_template(value: str | None) -> str | None:
     if "{account_no}" not in url:
         raise ConfigError(f"PAYMENT_URL_TEMPLATE: expected a URL containing {{account_no}}, got {value!r}")
     return url
+
+
+def _pairs(name: str, value: str | None) -> tuple:
+    """``topic:template_id`` pairs separated by commas (topics: outage, bill, ticket)."""
+    pairs = []
+    for item in (value or "").split(","):
+        if not item.strip():
+            continue
+        topic, sep, template_id = item.strip().partition(":")
+        if not sep or topic not in ("outage", "bill", "ticket") or not template_id:
+            raise ConfigError(f"{name}: expected topic:template_id pairs (topics outage, bill, ticket), got {item!r}")
+        pairs.append((topic, template_id))
+    return tuple(pairs)
 
 
 @functools.lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ TICKET_TYPE_LABELS = {
     "meter": "电能表校验",
     "business": "业务申请",
     "callback": "回电请求",
+    "defect": "设备缺陷",
 }
 
 # --- console (sent to the customer when an agent takes over, hands back or closes the conversation)
@@ -63,6 +64,19 @@ CONSOLE_ERRORS = {
     "login_throttled": "尝试次数过多，请稍后再试",
     "login_expired": "页面已过期，请重新登录",
     "login_failed": "用户名或密码错误",
+    # back office
+    "bad_time": "时间格式不正确",
+    "bad_crew": "请选择班组",
+    "ticket_transition": "工单当前状态不能改为该状态",
+    "ticket_merged": "该工单已并入{into}，请在该工单上操作",
+    "ticket_crew": "该班组已停用",
+    "ticket_merge": "这两张工单不能合并",
+    "not_your_ticket": "只能修改您正在服务的客户的工单",
+    "crew_name": "班组名称为1到40个字",
+    "crew_exists": "已有同名班组",
+    "account_not_found": "没有这个户号",
+    "bad_inspection": "巡检记录填写不完整",
+    "bad_photo": "只能上传图片（JPEG/PNG/GIF/WebP，10MB以内）",
 }
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
@@ -89,6 +103,40 @@ WECHAT_LABELS = {
 # --- a turn the bot could not complete (a part of the system failed): the message waits for an agent
 BOT_FAILURE_KEPT = "抱歉，系统暂时出现故障，您的消息已记录并转交人工客服，我们会尽快回复您。紧急情况请拨打95598供电服务热线。"
 
+# --- notices (bot.domain.notices): what the worker sends without being asked. {when}/{eta}: local time as
+# "12月3日 08:00"; {place}: township and villages. Keep within one SMS segment where possible.
+NOTICE_SIGNATURE = "【国网涞源县供电公司】"
+NOTICE_TEXTS = {
+    "planned": "计划停电通知：{place}将于{start}至{end}停电，原因：{reason}。请提前做好准备。",
+    "planned_short": "计划停电通知（临时安排，未能提前{days}天告知，敬请谅解）：{place}将于{start}至{end}停电，原因：{reason}。",
+    "planned_reminder": "停电提醒：明天{start}至{end}，{place}计划停电（{reason}）。请提前做好准备。",
+    "planned_changed": "停电安排变更：{place}的计划停电改为{start}至{end}，原因：{reason}。",
+    "planned_cancelled": "停电取消：原定{start}{place}的计划停电已取消，届时正常供电。",
+    "fault": "故障停电通知：{place}因{reason}停电，抢修人员正在处理，预计{eta}前恢复供电。",
+    "fault_changed": "故障停电更新：{place}预计恢复供电时间改为{eta}，原因：{reason}。",
+    "fault_restored": "恢复供电：{place}的故障停电已于{at}恢复供电。如您家仍没有电，请回复“还没来电”。",
+    "planned_restored": "恢复供电：{place}的计划停电已于{at}结束，恢复供电。",
+    "ticket_dispatched": "您的工单{ticket_no}已派单，{crew}正在赶来，预计{eta}前到达。",
+    "ticket_dispatched_no_eta": "您的工单{ticket_no}已派单，{crew}正在赶来。",
+    "ticket_on_site": "您的工单{ticket_no}：抢修人员已到达现场，正在处理。",
+    "ticket_resolved": "您的工单{ticket_no}已处理完毕。如果还没来电，直接回复'还没来电'。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
+    "ticket_resolved_other": "您的{type}工单{ticket_no}已办结。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
+    "ticket_reopened": "您的工单{ticket_no}已重新打开，我们会尽快再派人处理。",
+    "bill_due": "电费提醒：户号{account_no}{period}电费{amount}元，将于{due}到期，请及时缴纳。",
+    "bill_overdue": "欠费提醒：户号{account_no}{period}电费{amount}元已逾期，从今天起每天加收违约金，请尽快缴纳。",
+    "prepaid_low": "余额提醒：户号{account_no}余额{balance}元，预计还可用{days}天，请及时充值，以免停电。",
+}
+NOTICE_CREW = "抢修班组“{name}”"  # {crew} in the ticket notices
+NOTICE_CREW_UNKNOWN = "抢修人员"
+NOTICE_WHOLE_TOWNSHIP = "{township}"  # the place of an outage without villages
+# the topics a customer can turn off, as named in domain.yml's utter_notice_off/on ({topic})
+NOTICE_TOPIC_LABELS = {"outage": "停电通知", "bill": "电费提醒"}
+# the on-duty supervisor's SMS when a ticket passes its deadline (ESCALATION_SMS_TO)
+NOTICE_ESCALATED = "工单超时提醒：{ticket_no}（{type}，{township}）已超过承诺时限，请督办。"
+# the ticket history note when a customer's "还没来电" reopens a resolved repair ticket
+NOTICE_REOPEN_NOTE = "客户回复“还没来电”，工单重新打开"
+# how the simulator marks a notice the worker pushed (shown above the message)
+SIMULATOR_NOTICE_LABEL = "服务通知"
 # --- console labels: every word the agent console shows, served by GET /console/api/labels (the
 # console's JavaScript holds no Chinese text). Codes are the records' own values.
 CONSOLE_INTENT_LABELS = {  # every intent of domain.yml (tests/unit/test_console_labels.py checks)
@@ -359,3 +407,99 @@ CONSOLE_NOTE_KIND_LABELS = {"note": "内部备注", "whisper": "班长提示", "
 CONSOLE_CUSTOMER_BOUND = "{name} · 户号尾号{tail}"  # how the queue names a customer with a bound account
 CONSOLE_CUSTOMER_SMS = "短信客户 {phone}"  # an SMS customer without a bound account (masked phone)
 CONSOLE_CUSTOMER_UNBOUND = "{channel}客户（未绑定户号，{since}起咨询）"  # anyone else
+
+# --- back office (issue 12): the dispatch queue, ticket page, crews, inspections — labels for the console
+CONSOLE_ROLE_LABELS["dispatcher"] = "调度员"
+CONSOLE_AUDIT_ACTION_LABELS.update({
+    "ticket.assign": "工单指派班组",
+    "ticket.note": "工单内部备注",
+    "ticket.correct": "更正工单描述",
+    "ticket.urge": "客户催办",
+    "ticket.merge": "合并重复工单",
+    "ticket.view": "查看工单",
+    "crew.add": "新增班组",
+    "crew.update": "修改班组",
+    "account.key_customer": "设置重点关爱客户",
+    "media.view": "查看工单照片",
+    "api.unauthorized": "接口调用未授权",
+})
+CONSOLE_AUDIT_TARGET_LABELS.update({"crew": "班组", "api": "接口", "outage": "停电"})
+CONSOLE_AUDIT_DETAIL_LABELS.update({"crew": "班组", "eta": "预计到达", "into": "并入", "flagged": "重点关爱",
+                                    "count": "催办次数", "note_id": "备注编号", "attachment_id": "附件编号"})
+EQUIPMENT_KIND_LABELS = {"line": "线路", "transformer_area": "台区", "pole": "杆号", "other": "其他"}
+SEVERITY_LABELS = {"general": "一般", "serious": "严重", "critical": "危急"}
+NOTE_KIND_LABELS = {"note": "备注", "correction": "原描述", "urge": "客户催办", "at_risk": "即将超时",
+                    "escalated": "已超时督办", "merged": "并入的工单"}
+CONSOLE_UI.update({
+    "tab_dispatch": "工单调度",
+    "tab_crews": "班组",
+    "tab_inspection": "设备巡检",
+    "filter_any_type": "全部类型",
+    "filter_any_status": "全部状态",
+    "filter_any_township": "全部乡镇",
+    "filter_any_crew": "全部班组",
+    "filter_overdue": "只看超时",
+    "col_ticket": "工单",
+    "col_type": "类型",
+    "col_status": "状态",
+    "col_place": "地点",
+    "col_crew": "班组",
+    "col_sla": "时限",
+    "col_urges": "催办",
+    "sla_left": "剩余{time}",
+    "sla_overdue": "已超时{time}",
+    "sla_kept": "已到场/已处理",
+    "key_customer": "重点关爱",
+    "flagged": "即将超时",
+    "escalated": "超时督办",
+    "ticket_none": "没有待处理的工单",
+    "ticket_choose": "请在左侧选择工单",
+    "ticket_history": "处理记录",
+    "ticket_notes": "内部备注",
+    "ticket_photos": "照片",
+    "ticket_contact": "联系人",
+    "ticket_callback": "回电号码",
+    "ticket_account": "户号",
+    "ticket_place": "地点",
+    "ticket_description": "描述",
+    "ticket_eta": "预计到达",
+    "ticket_merged_into": "已并入{ticket_no}",
+    "ticket_inspection": "巡检记录",
+    "action_status": "更改状态",
+    "action_assign": "指派班组",
+    "action_merge": "并入工单",
+    "action_note": "添加备注",
+    "action_correct": "更正描述",
+    "action_done": "已保存",
+    "status_note": "说明（可选）",
+    "merge_into": "并入的工单号",
+    "key_customer_set": "设为重点关爱",
+    "key_customer_clear": "取消重点关爱",
+    "key_customer_reason": "原因（如独居老人、医疗设备用电）",
+    "crew_name": "班组名称",
+    "crew_township": "所属乡镇",
+    "crew_add": "新增班组",
+    "crew_disable": "停用",
+    "crew_enable": "启用",
+    "crew_active": "在用",
+    "crew_inactive": "已停用",
+    "inspection_equipment": "设备",
+    "inspection_ref": "线路名/台区名/杆号或说明",
+    "inspection_gps": "使用当前位置",
+    "inspection_gps_done": "已定位 {lat}, {lng}",
+    "inspection_gps_failed": "无法获取位置，请填写乡镇和村",
+    "inspection_township": "乡镇",
+    "inspection_village": "村",
+    "inspection_readings": "读数（每行：名称=数值）",
+    "inspection_photo": "照片",
+    "inspection_severity": "缺陷等级",
+    "inspection_description": "情况说明",
+    "inspection_submit": "提交并生成缺陷工单",
+    "inspection_created": "已生成缺陷工单{ticket_no}",
+})
+# labels of what the notices branch added (its intents and outage audit actions), for the console
+CONSOLE_INTENT_LABELS.update({"notice_off": "退订通知", "notice_on": "恢复通知", "power_not_restored": "还没来电"})
+CONSOLE_AUDIT_ACTION_LABELS.update({"outage.register": "登记停电", "outage.update": "变更停电",
+                                    "outage.cancel": "取消停电", "outage.restored": "停电恢复送电"})
+# how the console names the transcript author of a notice the worker pushed (bot.domain.notices)
+CONSOLE_AUTHOR_LABELS.update({"notice": "服务通知"})

@@ -242,6 +242,9 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
                                        "credentials.yml", "--endpoints", "endpoints.yml", "--port", str(rasa_port),
                                        "--interface", "127.0.0.1"], env, log_dir / "rasa.log")
         procs.append(server.start())
+        # the background worker: notices to customers, reminders, the escalation scan (bot/jobs.py)
+        worker = Child("worker", [sys.executable, "-m", "bot.cli", "worker"], env, log_dir / "worker.log")
+        procs.append(worker.start())
         ok = _wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0], 300) and _wait_http(
             f"http://127.0.0.1:{rasa_port}/ready", procs[1], 600  # a busy machine loads the model slowly
         )
@@ -252,7 +255,7 @@ def run(rasa_port: int = 5005, actions_port: int = 5055) -> int:
             _stop(procs)
             return 1
         print(banner(env, rasa_port, time.monotonic() - started, log_dir), flush=True)
-        children = [actions, server]
+        children = [actions, server, worker]
         while True:  # a server that dies is started again (with back-off), not the end of the demo
             time.sleep(0.5)
             for child in children:

@@ -18,6 +18,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 
 from bot.db import session_scope
 from bot.domain import transcript
+from bot.nlu import commands
 from bot.nlu.normalize import clean_text
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ def internal_message(intent: str, entities: Dict[str, Any] | None = None) -> str
     if not re.fullmatch(r"[a-z_]+", intent):
         raise ValueError(f"bad internal intent {intent!r}")
     return "/" + intent + (json.dumps(entities, ensure_ascii=False) if entities else "")
+
+
+def rasa_text(text: str) -> str:
+    """What Rasa gets for a cleaned customer text: the internal intent of a fixed command (turning notices
+    off/on, "还没来电" — bot.nlu.commands), else the text itself."""
+    command = commands.match(text)
+    return internal_message(command.intent, command.entities or None) if command else text
 
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:

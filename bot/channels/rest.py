@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import logs, startup
-from bot.channels.common import RecordingCollector, customer_text, record_inbound, record_outbound
+from bot.channels.common import RecordingCollector, customer_text, rasa_text, record_inbound, record_outbound
 from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.config import get_settings
 
@@ -52,7 +52,7 @@ class RestInput(InputChannel):
             request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
             logs.bind(request_id, sender_id)
             await record_inbound(sender_id, "rest", text)
-            outcome = await watched_turn(on_new_message, UserMessage(text, collector, sender_id, input_channel="rest",
+            outcome = await watched_turn(on_new_message, UserMessage(rasa_text(text), collector, sender_id, input_channel="rest",
                                                                      metadata={logs.METADATA_KEY: request_id}))
             if outcome.failed:
                 for apology in await keep_for_agent(request.app.ctx.agent, sender_id, "rest"):

@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import startup
+from bot import messages, startup
 from bot.channels.common import in_thread
 from bot.channels.wechat import wechat_keys
 from bot.channels.wechat_menu import current_menu
@@ -35,7 +35,7 @@ from bot.channels.wechat_protocol import Keys, sign
 from bot.clock import fmt_local
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.domain import transcript
+from bot.domain import notices, transcript
 from bot.domain.pii import mask_phone
 from bot.messaging import outbox
 from bot.messaging.deliver import SIMULATOR_OPENID
@@ -116,7 +116,9 @@ def _updates(openid: str, after: int, sms_after: int) -> Dict[str, Any]:
         sms = outbox.demo_outbox(s, limit=20, after_id=sms_after)
         return {
             "messages": [{"id": e.id, "from": "customer" if e.direction == "in" else
-                          ("agent" if e.author.startswith("agent") else "bot"),
+                          ("agent" if e.author.startswith("agent") else
+                           "notice" if e.author == notices.TRANSCRIPT_AUTHOR else "bot"),
+                          "label": messages.SIMULATOR_NOTICE_LABEL if e.author == notices.TRANSCRIPT_AUTHOR else "",
                           "text": e.text, "at": fmt_local(e.created_at, with_date=False)} for e in entries],
             "cursor": max([after] + [e.id for e in entries]),
             "sms": [{"id": m.id, "to": mask_phone(m.recipient), "body": m.body,

@@ -45,6 +45,7 @@ from bot.channels.common import (
     customer_text,
     in_thread,
     internal_message,
+    rasa_text,
     record_inbound,
     record_outbound,
 )
@@ -282,7 +283,7 @@ class SmsInput(InputChannel):
             choice = chosen(text, await self._current_choices(sender_id)) if _CHOICE.fullmatch(text) else None
             await record_inbound(sender_id, CHANNEL, text)
             # a button payload is the bot's own (often an /intent command); typed text never is
-            bot_text = choice.payload if choice else text
+            bot_text = choice.payload if choice else rasa_text(text)
         elif _media_count(params):
             await record_inbound(sender_id, CHANNEL, messages.SMS_MEDIA_PLACEHOLDER)
             bot_text = internal_message("unsupported_message")

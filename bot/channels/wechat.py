@@ -56,9 +56,10 @@ from bot.channels.wechat_protocol import (
 )
 from bot.config import Settings, get_settings
 from bot.db import session_scope
-from bot.domain import contacts, transcript
+from bot.domain import contacts, media, transcript
 from bot.messaging import outbox
 from bot.messaging.deliver import send_to_conversation
+from bot.messaging.wechat_api import WeChatApiError, get_wechat_client
 
 logger = logging.getLogger(__name__)
 
@@ -328,6 +329,9 @@ class WeChatInput(InputChannel):
                 await asyncio.to_thread(_note_inbound, inbound)
             except Exception:  # the customer still gets an answer; the log says what is missing
                 logger.exception("could not record the WeChat message of %s", inbound.sender_id)
+        if inbound.metadata.get("media_id") and "pic_url" in inbound.metadata:
+            self._spawn(_keep_photo(inbound.metadata["pic_url"] or inbound.metadata["media_id"],
+                                    inbound.metadata["media_id"]))
         if inbound.rasa_text is None:
             return [inbound.channel_reply] if inbound.channel_reply else []
         if turn.retaken:  # the server that took it on died: did it finish the turn before?
@@ -355,6 +359,19 @@ class WeChatInput(InputChannel):
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+async def _keep_photo(ref: str, media_id: str) -> None:
+    """Download a customer's photo now (WeChat media expire after three days) into MEDIA_DIR, under the
+    name the ticket attachment will look for (the reference the dialogue sees)."""
+    client = get_wechat_client()
+    if not client.configured:
+        return
+    try:
+        data, _content_type = await client.get_media(media_id)
+        await asyncio.to_thread(media.save, get_settings().media_dir, ref, data)
+    except (WeChatApiError, media.MediaError, OSError) as exc:
+        logger.warning("photo %s not kept: %s", media_id[:12], exc)
 
 
 async def _send_async(sender_id: str, chunks: List[str]) -> None:

@@ -33,7 +33,7 @@ from wechatpy.messages import ImageMessage, LocationMessage, TextMessage, VoiceM
 from wechatpy.replies import TextReply
 
 from bot import messages
-from bot.channels.common import customer_text, internal_message
+from bot.channels.common import customer_text, internal_message, rasa_text
 from bot.channels.wechat_menu import Menu
 
 #: Largest request body accepted (WeChat's messages are a few KB at most).
@@ -301,7 +301,7 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
         if not text:
             return Inbound(**base, channel_reply=messages.WECHAT_EMPTY_TEXT, transcript_text=content[:1000] or None,
                            metadata=meta)
-        return Inbound(**base, rasa_text=text, transcript_text=content[:1000], metadata=meta)
+        return Inbound(**base, rasa_text=rasa_text(text), transcript_text=content[:1000], metadata=meta)
 
     if isinstance(message, VoiceMessage):
         meta["media_id"] = message.media_id or ""

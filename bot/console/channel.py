@@ -27,7 +27,7 @@ from sanic.response import HTTPResponse
 from bot import messages, startup
 from bot.channels.common import in_thread
 from bot.config import get_settings
-from bot.console import canned, labels, service, sessions, tracker
+from bot.console import backoffice_routes, canned, labels, service, sessions, tracker
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle, make_throttle
 from bot.db import session_scope
@@ -395,7 +395,7 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json(await in_thread(_unit, service.create_ticket, p, hid, _body(request)), status=201)
 
     @bp.route("/api/conversations/<hid:int>/tickets/<ticket_no:str>/status", methods=["POST"])
-    @endpoint("ticket.update", write=True)
+    @endpoint("tickets.work", write=True)
     async def ticket_status(request: Request, p: Principal, hid: int, ticket_no: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.set_ticket_status, p, hid, ticket_no, _body(request)))
 
@@ -467,4 +467,5 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def staff_reset(request: Request, p: Principal, username: str) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.staff_reset_password, p, username))
 
+    backoffice_routes.register(bp, endpoint, _unit, _body)
     return bp

@@ -36,6 +36,9 @@ def all_labels() -> Dict[str, Any]:
         "presence": messages.CONSOLE_PRESENCE_LABELS,
         "note_kind": messages.CONSOLE_NOTE_KIND_LABELS,
         "ui": messages.CONSOLE_UI,
+        "equipment_kind": messages.EQUIPMENT_KIND_LABELS,
+        "severity": messages.SEVERITY_LABELS,
+        "ticket_note_kind": messages.NOTE_KIND_LABELS,
     }
 
 

@@ -20,7 +20,19 @@ from bot.clock import to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
-from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, routing, staff, tickets, transcript
+from bot.domain import (
+    accounts,
+    audit,
+    bindings,
+    contacts,
+    dispatch,
+    handoffs,
+    metrics,
+    routing,
+    staff,
+    tickets,
+    transcript,
+)
 from bot.domain.handoffs import HandoffError, ReadScope
 from bot.domain.models import (
     TICKET_STATUSES,
@@ -526,8 +538,9 @@ def create_ticket(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any
 
 
 def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Move a ticket of the conversation's customer to another status."""
-    conv = owned(s, p, handoff_id, "ticket.update")
+    """Move a ticket of the conversation's customer to another status along the allowed transitions
+    (status belongs to dispatchers and supervisors, not to agents)."""
+    conv = owned(s, p, handoff_id, "tickets.work")
     status = str(body.get("status") or "")
     if status not in TICKET_STATUSES:
         raise ConsoleError(400, "bad_status")
@@ -537,7 +550,10 @@ def set_ticket_status(s: Session, p: Principal, handoff_id: int, ticket_no: str,
     if ticket is None or contact is None or not tickets.visible_to(s, ticket, contact):
         raise ConsoleError(404, "ticket_not_found")
     if ticket.status != status:
-        tickets.set_status(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
+        try:
+            dispatch.transition(s, ticket, status, p.actor, note=str(body.get("note") or "")[:500])
+        except dispatch.DispatchError as exc:
+            raise ConsoleError(409, f"ticket_{exc.reason}", **{k: str(v) for k, v in exc.info.items()}) from None
     return _ticket(ticket)
 
 

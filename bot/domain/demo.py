@@ -16,8 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Dict, List
 
+from sqlalchemy.orm import Session
+
 from bot.clock import local_today, to_local, utcnow
-from bot.domain import tariffs
+from bot.domain import crews, tariffs
 from bot.domain.importer import ACCOUNT_COLUMNS, BILL_COLUMNS, OUTAGE_COLUMNS
 from bot.domain.rules import Rules, get_rules
 
@@ -174,3 +176,18 @@ def generate(out: Path, n_accounts: int = 300, seed: int = 20261127, now: dateti
             writer.writeheader()
             writer.writerows(rows)
     return {"accounts.csv": len(accounts), "bills.csv": len(bills), "planned_outages.csv": len(outages)}
+
+
+#: The demo's field crews (班组): one per 供电所 area the demo accounts live in.
+DEMO_CREWS = (("城关供电所抢修一班", "城关镇"), ("城关供电所抢修二班", "城关镇"), ("银坊供电所抢修班", "银坊镇"),
+              ("走马驿供电所抢修班", "走马驿镇"), ("烟煤洞供电所抢修班", "烟煤洞乡"))
+
+
+def seed_crews(s: Session) -> List[str]:
+    """Add the demo crews that are missing (idempotent); their names."""
+    added = []
+    for name, township in DEMO_CREWS:
+        if crews.by_name(s, name) is None:
+            crews.add(s, name, "cli:seed-demo", township=township)
+            added.append(name)
+    return added

@@ -36,11 +36,11 @@ from bot.domain.pii import EncryptedText
 AREA_TYPES = ("urban", "rural", "remote")
 CATEGORIES = ("residential", "commercial", "agricultural")
 TARIFFS = ("tiered", "tou")
-TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback")
+TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback", "defect")
 TICKET_STATUSES = ("open", "dispatched", "on_site", "resolved", "closed", "cancelled")
 OPEN_TICKET_STATUSES = ("open", "dispatched", "on_site")
 CHANNELS = ("wechat", "sms", "console", "rest")
-STAFF_ROLES = ("agent", "supervisor", "admin")
+STAFF_ROLES = ("agent", "supervisor", "admin", "dispatcher")
 
 
 class Account(Base):
@@ -63,8 +63,8 @@ class Account(Base):
     balance = Column(Numeric(12, 2), nullable=False, default=Decimal("0"))
     bind_locked_until = Column(DateTime, nullable=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    # 重点关爱客户 (elderly, disabled, on life-support equipment): their conversations go first
-    key_customer = Column(Boolean, nullable=False, default=False, server_default=false())
+    # 重点关爱客户 (living alone, medical equipment on power, …): set by supervisors, audited
+    key_customer = Column(Boolean, nullable=False, default=False, server_default=text("false"))
     key_customer_reason = Column(String(100), nullable=True)
 
     bills = relationship("Bill", back_populates="account", order_by="Bill.period")
@@ -89,22 +89,42 @@ class Bill(Base):
     account = relationship("Account", back_populates="bills")
 
 
-class PlannedOutage(Base):
-    """A scheduled maintenance outage (from the marketing system's export)."""
+OUTAGE_KINDS = ("planned", "fault")
+OUTAGE_STATUSES = ("scheduled", "cancelled", "restored")
+
+
+class Outage(Base):
+    """An outage the company announces: planned maintenance (计划停电, from the marketing system's export or
+    the integration API) or a fault (故障停电, an incident posted by the dispatch system). For a fault,
+    ``end`` is the estimated restoration. The table keeps its first name, ``planned_outages``."""
 
     __tablename__ = "planned_outages"
 
     id = Column(Integer, primary_key=True)
     outage_id = Column(String(40), nullable=False, unique=True)
+    kind = Column(String(10), nullable=False, default="planned", server_default="planned")
+    status = Column(String(12), nullable=False, default="scheduled", server_default="scheduled")
     township = Column(String(40), nullable=False, index=True)
     villages = Column(Text, nullable=False, default="")  # ';'-separated, empty = whole township
     start = Column(DateTime, nullable=False)
     end = Column(DateTime, nullable=False)
     reason = Column(Text, nullable=False, default="")
+    # bumped when the place or times change after registration: customers already told hear of it
+    revision = Column(Integer, nullable=False, default=1, server_default=text("1"))
+    cancel_reason = Column(Text, nullable=True)
+    cancelled_at = Column(DateTime, nullable=True)
+    restored_at = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=True, default=utcnow)
+    updated_at = Column(DateTime, nullable=True, default=utcnow)
+    updated_by = Column(String(80), nullable=True)
 
     @property
     def village_list(self) -> list:
         return [v for v in (self.villages or "").split(";") if v]
+
+
+#: The name the importer and the dialogue have always used for the same table.
+PlannedOutage = Outage
 
 
 class Contact(Base):
@@ -187,8 +207,20 @@ class Ticket(Base):
     source_key = Column(String(128), nullable=True, unique=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # back office: the crew (班组) working it, when they expect to arrive/finish (UTC), the incident a
+    # duplicate was merged into, urges (催办), and the escalation marks the periodic scan sets once
+    crew_id = Column(Integer, ForeignKey("crews.id"), nullable=True, index=True)
+    eta = Column(DateTime, nullable=True)
+    merged_into_id = Column(Integer, ForeignKey("tickets.id"), nullable=True, index=True)
+    urge_count = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    last_urged_at = Column(DateTime, nullable=True)
+    at_risk_flagged_at = Column(DateTime, nullable=True)
+    escalated_at = Column(DateTime, nullable=True)
 
     account = relationship("Account")
+    crew = relationship("Crew")
+    merged_into = relationship("Ticket", remote_side=[id])
+    notes = relationship("TicketNote", back_populates="ticket", order_by="TicketNote.id")
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
     attachments = relationship("TicketAttachment", back_populates="ticket", order_by="TicketAttachment.id")
 
@@ -218,6 +250,9 @@ class TicketAttachment(Base):
     kind = Column(String(10), nullable=False)  # image | location
     ref = Column(Text, nullable=False)  # media URL / media id / "lat,lng label"
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the photo's bytes kept under MEDIA_DIR (relative path) when they were downloaded on arrival
+    stored_file = Column(String(200), nullable=True)
+    content_type = Column(String(60), nullable=True)
 
     ticket = relationship("Ticket", back_populates="attachments")
 
@@ -314,6 +349,8 @@ class OutboundMessage(Base):
     error = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # the notice this message carries (bot.domain.notices): the outbox is the record of what was sent
+    notice_id = Column(Integer, ForeignKey("notices.id"), nullable=True, index=True)
 
 
 class SatisfactionRating(Base):
@@ -427,6 +464,137 @@ class AttemptCounter(Base):
     locked_until = Column(DateTime, nullable=True)
 
 
+# ------------------------------------------------------------------------------------- back office
+
+
+class Crew(Base):
+    """A field crew (班组) tickets are assigned to; managed by administrators in the console."""
+
+    __tablename__ = "crews"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False, unique=True)
+    township = Column(String(40), nullable=True)  # the 供电所's area, for the queue's filter
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class TicketNote(Base):
+    """Something staff or the system wrote on a ticket: an internal note, a description correction, a
+    customer's urge (催办), an at-risk flag or an escalation. Never shown to the customer."""
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(12), nullable=False)  # note | correction | urge | at_risk | escalated | merged
+    text = Column(EncryptedText, nullable=False)
+    author = Column(String(80), nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="notes")
+
+
+class IntegrationEvent(Base):
+    """A ticket event an outside system posted, kept so a retried ``event_id`` acts only once."""
+
+    __tablename__ = "integration_events"
+    __table_args__ = (UniqueConstraint("system", "event_id", name="uq_integration_events_system_event"),)
+
+    id = Column(Integer, primary_key=True)
+    system = Column(String(40), nullable=False)
+    event_id = Column(String(100), nullable=False)
+    body_hash = Column(String(64), nullable=False)
+    ticket_no = Column(String(20), nullable=False)
+    result = Column(JSON, nullable=False, default=dict)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Inspection(Base):
+    """An equipment inspection finding (seed 1.2) recorded by a crew member; it opens a defect ticket."""
+
+    __tablename__ = "inspections"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    equipment_kind = Column(String(12), nullable=False)  # line | transformer_area (台区) | pole | other
+    equipment_ref = Column(String(100), nullable=False)
+    readings = Column(JSON, nullable=False, default=dict)
+    severity = Column(String(10), nullable=False)  # general | serious | critical
+    latitude = Column(Numeric(9, 6), nullable=True)
+    longitude = Column(Numeric(9, 6), nullable=True)
+    inspector = Column(String(80), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+# ------------------------------------------------------------------------------------------ notices
+
+NOTICE_TOPICS = ("outage", "bill", "ticket")  # what a customer can turn off: outage and bill notices
+NOTICE_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "opted_out", "covered", "unknown")
+
+
+class Notice(Base):
+    """One notice to one person about one event: the unit sent at most once (bot.domain.notices).
+
+    ``key`` = ``<event_key>|<person_key>`` is unique, so planning a notice twice finds the first; a person is
+    a WeChat user (``w:<contact id>``) or a phone (``p:<keyed hash>``), whichever way they are reached.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_not_before", "status", "not_before"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False, unique=True)
+    event_key = Column(String(120), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)
+    topic = Column(String(10), nullable=False)
+    person_key = Column(String(80), nullable=False)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=True, index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True, index=True)
+    phone = Column(EncryptedText, nullable=True)  # the SMS target, or the SMS fallback of a WeChat user
+    # an account's registered phone: sent only when no WeChat user bound to the account got the event
+    only_if_unreached = Column(Boolean, nullable=False, default=False)
+    text = Column(Text, nullable=False)
+    template = Column(JSON, nullable=True)  # keyword fields of the WeChat template message
+    urgent = Column(Boolean, nullable=False, default=False)  # ignores the quiet hours
+    not_before = Column(DateTime, nullable=False)
+    status = Column(String(12), nullable=False, default="pending")
+    channel = Column(String(10), nullable=True)  # how it went out: wechat | wechat_template | sms | demo_sms
+    attempts = Column(Integer, nullable=False, default=0)
+    claimed_at = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    error = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class NoticePreference(Base):
+    """A customer's choice to stop (or resume) one topic of service notices."""
+
+    __tablename__ = "notice_preferences"
+    __table_args__ = (UniqueConstraint("person_key", "topic", name="uq_notice_preferences_person_topic"),)
+
+    id = Column(Integer, primary_key=True)
+    person_key = Column(String(80), nullable=False)
+    topic = Column(String(10), nullable=False)
+    enabled = Column(Boolean, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class OutageCall(Base):
+    """A key customer (重点关爱客户) the 供电所 calls before a planned outage."""
+
+    __tablename__ = "outage_calls"
+    __table_args__ = (UniqueConstraint("outage_pk", "account_id", name="uq_outage_calls_outage_account"),)
+
+    id = Column(Integer, primary_key=True)
+    outage_pk = Column(Integer, ForeignKey("planned_outages.id", ondelete="CASCADE"), nullable=False)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    reason = Column(String(100), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    called_at = Column(DateTime, nullable=True)
+    called_by = Column(String(80), nullable=True)
+
+
 __all__ = [
     "Account",
     "AttemptCounter",
@@ -448,4 +616,12 @@ __all__ = [
     "TranscriptEntry",
     "StaffSession",
     "OutboundStatusEvent",
+    "Outage",
+    "Notice",
+    "NoticePreference",
+    "OutageCall",
+    "Crew",
+    "TicketNote",
+    "IntegrationEvent",
+    "Inspection",
 ]

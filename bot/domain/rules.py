@@ -73,6 +73,7 @@ class Sla:
     planned_outage_notice_days: int
     at_risk_fraction: float
     application_working_days: Mapping[str, int]
+    escalation_flag_fraction: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ class Rules:
     # report forms: failed answers to "where?" before the ticket is filed with the place to confirm by phone
     place_tries: int = 2
     contacts: ServiceContacts = _DEFAULT_CONTACTS
+    # bill reminders go this many days before the due date (notices:)
+    bill_reminder_days: int = 3
 
 
 def _service_point(raw: Mapping[str, Any]) -> ServicePoint:
@@ -216,6 +219,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             planned_outage_notice_days=int(sla["planned_outage_notice_days"]),
             at_risk_fraction=float(sla["at_risk_fraction"]),
             application_working_days=dict(sla["application_working_days"]),
+            escalation_flag_fraction=float(sla.get("escalation_flag_fraction", 0.8)),
         ),
         calendar=WorkingCalendar(_dates(raw.get("calendar", {}).get("holidays"), "holidays"),
                                  _dates(raw.get("calendar", {}).get("working_weekends"), "working_weekends")),
@@ -223,6 +227,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
         duplicate_window_hours=int(raw["duplicates"]["same_customer_hours"]),
         place_tries=int((raw.get("reports") or {}).get("place_tries", 2)),
         contacts=_contacts(raw.get("service_contacts")),
+        bill_reminder_days=int(raw.get("notices", {}).get("bill_reminder_days", 3)),
     )
 
 

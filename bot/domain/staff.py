@@ -1,4 +1,4 @@
-"""Staff users (agents, supervisors, administrators): passwords, roles, login throttling.
+"""Staff users (agents, supervisors, administrators, dispatchers): passwords, roles, login throttling.
 
 Passwords are hashed with scrypt (a per-user random salt); after ``MAX_FAILED`` wrong passwords the
 username is locked for ``LOCK_MINUTES``, so a password cannot be guessed online. The failures are
@@ -37,6 +37,15 @@ PERMISSIONS = {
                    "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view"},
     "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
 }
+# The back office (issue 12): dispatchers (供电所/抢修班) work the ticket queue — status, crews, merges,
+# notes, inspections; supervisors too, and they flag key customers; administrators see the queue and
+# manage crews. Agents keep ``ticket.update``: correcting the description of, and adding notes to,
+# tickets of the conversations they handle.
+PERMISSIONS["dispatcher"] = {"tickets.view", "tickets.work", "crews.view", "escalations.view",
+                             "inspection.create", "media.view"}
+PERMISSIONS["supervisor"] |= {"tickets.view", "tickets.work", "crews.view", "escalations.view",
+                              "inspection.create", "media.view", "key_customer.set"}
+PERMISSIONS["admin"] |= {"tickets.view", "crews.view", "crews.manage", "escalations.view", "media.view"}
 
 
 #: The sign-in refusals; the same two for unknown and real usernames.

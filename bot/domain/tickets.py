@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import local_to_utc, to_local, utcnow
-from bot.domain import audit
+from bot.domain import audit, media
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
     TICKET_STATUSES,
@@ -61,7 +61,7 @@ def sla_deadline(
     area = area_type or "rural"
     if ticket_type == "repair":
         return created + timedelta(minutes=sla.repair_arrival_minutes[area])
-    if ticket_type == "hazard":
+    if ticket_type in ("hazard", "defect"):  # an inspection's defect has the hazard commitment
         return created + timedelta(minutes=sla.hazard_arrival_minutes[area])
     if ticket_type == "complaint":
         return add_working_days(created, sla.complaint_contact_working_days, rules)
@@ -205,7 +205,8 @@ def active_planned_outage(s: Session, place: Place, now: datetime | None = None)
         return None
     now = now or utcnow()
     q = select(PlannedOutage).where(
-        PlannedOutage.township == place.township, PlannedOutage.start <= now, PlannedOutage.end > now
+        PlannedOutage.township == place.township, PlannedOutage.start <= now, PlannedOutage.end > now,
+        PlannedOutage.kind == "planned", PlannedOutage.status == "scheduled",
     )
     for outage in s.scalars(q.order_by(PlannedOutage.end)):
         if not outage.village_list or (place.village and place.village in outage.village_list):
@@ -422,7 +423,7 @@ def sla_kept(ticket_type: str, status: str) -> bool:
     """Does ``status`` keep the SLA commitment? Repair and hazard: the crew is on site (or later).
     Complaint and call-back: someone has taken it up (the commitment is to contact the customer).
     Meter calibration and applications: done (resolved or closed). A cancelled ticket keeps nothing."""
-    if ticket_type in ("repair", "hazard"):
+    if ticket_type in ("repair", "hazard", "defect"):
         return status in ("on_site", "resolved", "closed")
     if ticket_type in ("complaint", "callback"):
         return status in ("dispatched", "on_site", "resolved", "closed")
@@ -496,8 +497,10 @@ def description_history(ticket: Ticket) -> List[Tuple[datetime, str, str]]:
 
 
 def attach(s: Session, ticket: Ticket, kind: str, ref: str, actor: str, now: datetime | None = None) -> None:
-    """Add a photo or a location to a ticket."""
-    s.add(TicketAttachment(ticket_id=ticket.id, kind=kind, ref=ref[:2000], created_at=now or utcnow()))
+    """Add a photo or a location to a ticket. A photo's file is the one the channel kept under MEDIA_DIR
+    for the same reference when it arrived (see :mod:`bot.domain.media`)."""
+    s.add(TicketAttachment(ticket_id=ticket.id, kind=kind, ref=ref[:2000], created_at=now or utcnow(),
+                           stored_file=media.file_key(ref) if kind == "image" else None))
     audit.record(s, actor, "ticket.attach", "ticket", ticket.ticket_no, now=now, kind=kind)
 
 

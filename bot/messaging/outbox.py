@@ -43,7 +43,9 @@ def record(
     contact_id: int | None = None,
     error: str | None = None,
     now: datetime | None = None,
+    notice_id: int | None = None,
 ) -> OutboundMessage:
+    """Record a message before it is attempted (``notice_id``: the notice it carries, bot.domain.notices)."""
     message = OutboundMessage(
         channel=channel,
         purpose=purpose,
@@ -56,6 +58,7 @@ def record(
         error=error,
         created_at=now or utcnow(),
         updated_at=now or utcnow(),
+        notice_id=notice_id,
     )
     s.add(message)
     s.flush()

@@ -44,22 +44,28 @@ class SmsSender:
 
     channel = "sms"
 
-    async def send(self, to: str, body: str, purpose: str, contact_id: int | None = None) -> SmsResult:
+    async def send(self, to: str, body: str, purpose: str, contact_id: int | None = None,
+                   notice_id: int | None = None) -> SmsResult:
+        """Send ``body`` to ``to`` (``notice_id``: the notice it carries, recorded with the message)."""
         phone = normalize_phone(to)
         if await asyncio.to_thread(opted_out, phone):
-            message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, "suppressed")
+            message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, "suppressed",
+                                                 notice_id)
             logger.info("sms to %s suppressed: number opted out", mask_phone(phone))
             return SmsResult(message_id, "suppressed")
-        message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, self.initial_status)
+        message_id = await asyncio.to_thread(self._record, phone, body, purpose, contact_id, self.initial_status,
+                                             notice_id)
         logger.info("sms %s to %s (%s, %d segments)", purpose, mask_phone(phone), self.channel,
                     outbox.sms_segments(body))
         return await self._deliver(message_id, phone, body)
 
     initial_status = "queued"
 
-    def _record(self, phone: str, body: str, purpose: str, contact_id: int | None, status: str) -> int:
+    def _record(self, phone: str, body: str, purpose: str, contact_id: int | None, status: str,
+                notice_id: int | None = None) -> int:
         with session_scope() as s:
-            return outbox.record(s, self.channel, purpose, phone, body, status=status, contact_id=contact_id).id
+            return outbox.record(s, self.channel, purpose, phone, body, status=status, contact_id=contact_id,
+                                 notice_id=notice_id).id
 
     async def _deliver(self, message_id: int, phone: str, body: str) -> SmsResult:
         raise NotImplementedError

@@ -273,13 +273,45 @@ class WeChatApiClient:
                 continue
             return answer, attempts
 
+    async def get_media(self, media_id: str, max_bytes: int = 10 * 1024 * 1024) -> Tuple[bytes, str]:
+        """Download a temporary medium (``GET /cgi-bin/media/get``; WeChat keeps them three days):
+        (bytes, content type). WeChat answers a binary body, or JSON with an ``errcode`` (40007 invalid
+        media_id, token errors — the token is refreshed at most ``max_token_refreshes`` times) raised as
+        :class:`WeChatApiError`."""
+        attempts = 0
+        while True:
+            token = await self.access_token()
+            attempts += 1
+            try:
+                async with self._http().get(self.base_url + "/cgi-bin/media/get",
+                                            params={"access_token": token, "media_id": media_id}) as resp:
+                    content_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                    data = await resp.content.read(max_bytes + 1)
+                    if resp.status != 200:
+                        raise WeChatApiError(ERR_TRANSPORT, f"HTTP {resp.status} from /cgi-bin/media/get")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise WeChatApiError(ERR_TRANSPORT, f"{type(exc).__name__} calling /cgi-bin/media/get") from exc
+            if content_type in ("application/json", "text/plain"):
+                try:
+                    answer = json.loads(data.decode("utf-8"))
+                except ValueError as exc:
+                    raise WeChatApiError(ERR_TRANSPORT, "unreadable answer from /cgi-bin/media/get") from exc
+                code = int(answer.get("errcode") or ERR_TRANSPORT) if isinstance(answer, dict) else ERR_TRANSPORT
+                if code in TOKEN_ERRORS and attempts <= self.max_token_refreshes:
+                    await self.tokens.invalidate(token)
+                    continue
+                raise WeChatApiError(code, str(answer.get("errmsg") or "") if isinstance(answer, dict) else "")
+            if len(data) > max_bytes:
+                raise WeChatApiError(ERR_TRANSPORT, "medium larger than allowed")
+            return data, content_type
+
     # --- recording ------------------------------------------------------------------------------------
 
     def _record(self, openid: str, body: str, purpose: str, contact_id: Optional[int], status: str,
-                error: Optional[str] = None) -> int:
+                error: Optional[str] = None, notice_id: Optional[int] = None) -> int:
         with session_scope(self.database_url) as s:
             return outbox.record(s, "wechat", purpose, openid, body, status=status, contact_id=contact_id,
-                                 error=error).id
+                                 error=error, notice_id=notice_id).id
 
     def _finish(self, message_id: int, status: str, attempts: int, error: Optional[str] = None,
                 provider_id: Optional[str] = None) -> None:
@@ -293,12 +325,13 @@ class WeChatApiClient:
             outbox.set_status(s, message, status, error)
 
     async def _send(self, path: str, payload: Mapping[str, Any], openid: str, summary: str, purpose: str,
-                    contact_id: Optional[int]) -> WeChatResult:
+                    contact_id: Optional[int], notice_id: Optional[int] = None) -> WeChatResult:
         if not self.configured:
             message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "undelivered",
-                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)")
+                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)", notice_id)
             return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured", message_id)
-        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None)
+        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None,
+                                             notice_id)
         attempts = 1
         try:
             answer, attempts = await self.call(path, payload)
@@ -318,14 +351,15 @@ class WeChatApiClient:
     # --- the API ----------------------------------------------------------------------------------------
 
     async def send_text(self, openid: str, text: str, purpose: str = "reply",
-                        contact_id: Optional[int] = None) -> WeChatResult:
+                        contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A customer-service text message (within 48 h of the customer's last message; ≤ 2048 bytes)."""
         payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id)
+        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id,
+                                notice_id)
 
     async def send_template(self, openid: str, template_id: str, data: Mapping[str, Any],
                             url: Optional[str] = None, purpose: str = "notice",
-                            contact_id: Optional[int] = None) -> WeChatResult:
+                            contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A template message (notifications outside the 48-hour window); ``data`` values are text or
         WeChat's ``{"value": ..., "color": ...}``."""
         fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
@@ -333,7 +367,8 @@ class WeChatApiClient:
         if url:
             payload["url"] = url
         summary = f"[{template_id}] " + "；".join(f"{k}: {v.get('value', '')}" for k, v in fields.items())
-        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id)
+        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id,
+                                notice_id)
 
     async def create_menu(self, menu: Mapping[str, Any]) -> WeChatResult:
         """Replace the account's custom menu (``menu/create``)."""

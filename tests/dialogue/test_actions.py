@@ -206,6 +206,20 @@ def test_progress_of_the_customers_own_tickets(customer):
     assert number in latest.text
 
 
+def test_an_urge_on_an_open_ticket_is_recorded_and_the_customer_told_what_happens_next(customer):
+    customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone=CALLBACK)
+    number = customer.run(ActionSubmitOutage(), "没电", "inform").text.split("工单")[1][:14]
+    turn = customer.run(ActionRepairProgress(), "怎么还没来，催一下", "query_repair_progress")
+    assert "已为您催办" in turn.text and number in turn.text and "派单后会通知您" in turn.text
+    with session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.ticket_no == number))
+        assert ticket.urge_count == 1 and ticket.notes[0].kind == "urge"
+    plain = customer.run(ActionRepairProgress(), "师傅什么时候到", "query_repair_progress")
+    assert "催办" not in plain.text  # asking is not urging
+    with session_scope() as s:
+        assert s.scalar(select(Ticket.urge_count).where(Ticket.ticket_no == number)) == 1
+
+
 def test_someone_elses_ticket_number_reveals_nothing_and_is_audited(customer):
     customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone=CALLBACK)
     number = customer.run(ActionSubmitOutage(), "没电", "inform").text.split("工单")[1][:14]
@@ -307,15 +321,11 @@ def test_two_misunderstandings_in_a_row_go_to_an_agent(customer):
     assert count(Handoff, Handoff.reason == "misunderstood") == 1
 
 
-def test_a_rating_is_stored_once_for_the_ticket_it_was_asked_for(customer):
+def test_a_new_ticket_does_not_ask_for_a_rating(customer):
     customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone=CALLBACK)
     created = customer.run(ActionSubmitOutage(), "没电", "inform")
-    assert "回复1-5分" in created.text and created.slot("rating_for")
-    turn = customer.run(ActionRecordRating(), "5分 很快", "rate")
-    assert "感谢您的评价" in turn.text and turn.slot("rating_for") is None
-    with session_scope() as s:
-        rating = s.scalar(select(SatisfactionRating))
-        assert rating.score == 5 and rating.ticket_id is not None
+    assert "GD" in created.text and "1-5" not in created.text and "评价" not in created.text
+    assert created.slot("rating_for") is None
 
 
 def test_a_rating_nobody_asked_for_is_not_stored(customer):
@@ -335,13 +345,13 @@ def test_bind_intent_with_a_number_starts_the_form_for_it(customer):
     assert turn.slot("next_step") == "bind" and turn.slot("account_no") == "5100000101"
 
 
-def test_a_bare_digit_after_the_rating_prompt_is_a_rating(customer):
+def test_a_bare_digit_right_after_opening_a_ticket_is_no_rating(customer):
     from actions.inform import ActionHandleInform
 
     customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone=CALLBACK)
     customer.run(ActionSubmitOutage(), "没电", "inform")
     turn = customer.run(ActionHandleInform(), "4", "inform")
-    assert "感谢您的评价" in turn.text and count(SatisfactionRating, SatisfactionRating.score == 4) == 1
+    assert "感谢您的评价" not in turn.text and count(SatisfactionRating) == 0
 
 
 def test_a_new_session_stays_paused_while_an_agent_owns_the_conversation(customer):

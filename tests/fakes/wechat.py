@@ -8,6 +8,11 @@
 * ``POST /cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create`` —
   check the access token (41001 missing, 40001 unknown, 42001 expired), the JSON body (44002 empty,
   47001 malformed), customer-service rules (43004 for an unsubscribed openid) and record what was sent.
+* ``GET /cgi-bin/media/get`` — a temporary medium put there with :meth:`FakeWeChatApi.add_media`: the
+  bytes with their Content-Type and ``Content-disposition: attachment; filename=…``, or WeChat's JSON
+  error (40007 invalid media_id, token errors as above) for an unknown or expired one.
+* A rate limit on demand: with ``rate_limit`` (requests per second, over a sliding second) set, message
+  calls beyond it answer 45009 ("api freq out of limit") and are counted in ``rate_limited``.
 * Errors on demand: :meth:`FakeWeChatApi.fail_next` makes the next call(s) of a path — optionally only
   for one openid — return a given errcode (45015, 45047, 40001, -1 …); :meth:`expire_tokens` expires
   every issued token.
@@ -26,9 +31,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import xmltodict
@@ -76,7 +82,8 @@ class SentMessage:
 class FakeWeChatApi:
     """The fake's state and its controls; one server for the whole test session."""
 
-    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200) -> None:
+    def __init__(self, apps: Optional[Dict[str, str]] = None, token_ttl_s: int = 7200,
+                 rate_limit: Optional[float] = None) -> None:
         self.apps: Dict[str, str] = dict(apps or {TEST_APPID: TEST_SECRET})
         self.token_ttl_s = token_ttl_s
         self._lock = threading.Condition()
@@ -86,6 +93,11 @@ class FakeWeChatApi:
         self.menus: List[Dict[str, Any]] = []
         self.token_requests = 0
         self.unsubscribed: set = set()
+        self.media: Dict[str, Tuple[bytes, str]] = {}
+        self.media_requests = 0
+        self.rate_limit = rate_limit
+        self.rate_limited = 0
+        self._recent: Deque[float] = deque()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -119,6 +131,11 @@ class FakeWeChatApi:
     def expire_tokens(self) -> None:
         with self._lock:
             self._tokens = {t: (appid, 0.0) for t, (appid, _exp) in self._tokens.items()}
+
+    def add_media(self, media_id: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """A temporary medium a customer sent (served by /cgi-bin/media/get until removed)."""
+        with self._lock:
+            self.media[media_id] = (data, content_type)
 
     def sent_to(self, openid: str, path: str = "/cgi-bin/message/custom/send") -> List[SentMessage]:
         with self._lock:
@@ -159,6 +176,14 @@ class FakeWeChatApi:
         except ValueError:
             return {"errcode": 47001, "errmsg": "data format error"}
         touser = body.get("touser")
+        if self.rate_limit and path != "/cgi-bin/menu/create":
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.rate_limit:
+                self.rate_limited += 1
+                return {"errcode": 45009, "errmsg": "api freq out of limit"}
+            self._recent.append(now)
         for index, (fail_path, fail_user, errcode) in enumerate(self._failures):
             if fail_path == path and (fail_user is None or fail_user == touser):
                 del self._failures[index]
@@ -183,11 +208,28 @@ class FakeWeChatApi:
             return {"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(40)}
         return {"errcode": 0, "errmsg": "ok"}
 
+    def _medium(self, query: Dict[str, str]) -> Tuple[Dict[str, Any] | None, Tuple[bytes, str] | None]:
+        """(JSON error, None) or (None, (bytes, content type)) for GET /cgi-bin/media/get."""
+        self.media_requests += 1
+        token = query.get("access_token")
+        if not token:
+            return {"errcode": 41001, "errmsg": "access_token missing"}, None
+        if token not in self._tokens:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}, None
+        if time.monotonic() >= self._tokens[token][1]:
+            return {"errcode": 42001, "errmsg": "access_token expired"}, None
+        medium = self.media.get(query.get("media_id", ""))
+        if medium is None:
+            return {"errcode": 40007, "errmsg": "invalid media_id"}, None
+        return None, medium
+
     def _handler(self) -> type:
         fake = self
         api_paths = {"/cgi-bin/message/custom/send", "/cgi-bin/message/template/send", "/cgi-bin/menu/create"}
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive, as WeChat's servers do
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -203,6 +245,21 @@ class FakeWeChatApi:
                 parsed = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(parsed.query))
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else b""
+                if method == "GET" and parsed.path == "/cgi-bin/media/get":
+                    with fake._lock:
+                        error, medium = fake._medium(query)
+                        fake._lock.notify_all()
+                    if error is not None:
+                        self._answer(error)  # WeChat answers errors as JSON with HTTP 200
+                        return
+                    data, content_type = medium
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-disposition", f'attachment; filename="{query["media_id"]}.jpg"')
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 with fake._lock:
                     if method == "GET" and parsed.path == "/cgi-bin/token":
                         payload = fake._issue(query)

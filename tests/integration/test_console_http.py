@@ -12,14 +12,16 @@ import threading
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
-from bot.domain import audit, contacts, handoffs, staff, transcript
+from bot.domain import audit, contacts, handoffs, media, staff, tickets, transcript
 from bot.domain.models import Account, Binding, Handoff, SatisfactionRating
+from bot.domain.places import Place
 
 pytestmark = pytest.mark.rasa
 
@@ -387,19 +389,23 @@ def test_supervisors_see_service_quality_with_each_agents_ratings_and_agents_do_
     assert supervisor.get("/metrics?days=0")[0] == 400 and supervisor.get("/metrics?days=week")[0] == 400
 
 
-def test_agents_open_a_ticket_for_the_customer_and_update_it(bot, records_db):
+def test_agents_open_a_ticket_for_the_customer_and_correct_it_but_status_is_for_dispatchers(bot, records_db):
     hid, _sender = waiting(records_db, bound_to="5100000104")
     agent, username = signed_in(bot, records_db, "agent")
     assert agent.post(f"/conversations/{hid}/take")[0] == 200
     status, ticket = agent.post(f"/conversations/{hid}/tickets",
                                 {"type": "meter", "account_no": "5100000104", "description": "客户反映电表走得快"})
     assert status == 201 and ticket["status"] == "open"
-    status, updated = agent.post(f"/conversations/{hid}/tickets/{ticket['ticket_no']}/status", {"status": "dispatched"})
-    assert status == 200 and updated["status"] == "dispatched"
+    status, refused = agent.post(f"/conversations/{hid}/tickets/{ticket['ticket_no']}/status", {"status": "dispatched"})
+    assert status == 403 and refused["error"] == "forbidden"
+    status, corrected = agent.post(f"/tickets/{ticket['ticket_no']}/description", {"description": "电表夜间也走字"})
+    assert status == 200 and corrected["description"] == "电表夜间也走字"
+    assert agent.post(f"/tickets/{ticket['ticket_no']}/notes", {"text": "客户白天不在家"})[0] == 200
     status, view = agent.get(f"/conversations/{hid}")
     assert ticket["ticket_no"] in [t["ticket_no"] for t in view["accounts"][0]["open_tickets"]]
     assert audit_of(records_db, ticket["ticket_no"]) == [(f"staff:{username}", "ticket.create"),
-                                                        (f"staff:{username}", "ticket.status")]
+                                                        (f"staff:{username}", "ticket.correct"),
+                                                        (f"staff:{username}", "ticket.note")]
 
 
 # ------------------------------------------------------------------------------------- audit log
@@ -493,3 +499,54 @@ def test_ids_and_names_no_record_can_have_are_not_found_and_bad_queries_are_refu
     assert supervisor.post(f"/conversations/{hid}/take")[0] == 200
     assert supervisor.post(f"/conversations/{hid}/reply", {"text": "a\u0000b"})[0] == 400
     assert ConsoleClient(bot.url).login("a\u0000b", "whatever") == 401
+
+
+# ------------------------------------------------------------------------------------- back office
+
+
+def _repair_ticket(db_url: str, village: str) -> str:
+    with session_scope(db_url) as s:
+        contact = contacts.get_or_create(s, "wechat", f"oBackOffice{uuid.uuid4().hex[:10]}")
+        return tickets.create(s, "repair", "wechat", "停电", contact=contact,
+                              place=Place("城关镇", village, "urban")).ticket_no
+
+
+def test_dispatchers_work_the_queue_over_http_and_agents_cannot(bot, records_db):
+    ticket_no = _repair_ticket(records_db, "东关村")
+    agent, _ = signed_in(bot, records_db, "agent")
+    assert agent.get("/tickets")[0] == 403
+    assert agent.post(f"/tickets/{ticket_no}/status", {"status": "dispatched"})[0] == 403
+    admin, _ = signed_in(bot, records_db, "admin")
+    status, made = admin.post("/crews", {"name": f"城关抢修{uuid.uuid4().hex[:4]}", "township": "城关镇"})
+    assert status == 201
+    dispatcher, username = signed_in(bot, records_db, "dispatcher")
+    assert dispatcher.post("/crews", {"name": "x"})[0] == 403
+    status, queue = dispatcher.get("/tickets?type=repair&township=%E5%9F%8E%E5%85%B3%E9%95%87")
+    assert status == 200 and ticket_no in [t["ticket_no"] for t in queue["tickets"]]
+    assert dispatcher.get("/tickets?type=party")[0] == 400
+    status, moved = dispatcher.post(f"/tickets/{ticket_no}/status",
+                                    {"status": "dispatched", "crew_id": made["crew"]["id"], "eta": "2026-12-01T15:00"})
+    assert (status, moved["status"]) == (200, "dispatched")
+    status, refused = dispatcher.post(f"/tickets/{ticket_no}/status", {"status": "closed"})
+    assert status == 409 and refused["error"] == "ticket_transition"
+    assert dispatcher.post(f"/tickets/{ticket_no}/status", {"status": "on_site"}, csrf=None)[0] == 403
+    status, page = dispatcher.get(f"/tickets/{ticket_no}")
+    assert status == 200 and [h["status"] for h in page["history"]] == ["open", "dispatched"]
+    assert (f"staff:{username}", "ticket.status") in audit_of(records_db, ticket_no)
+
+
+def test_ticket_photos_are_served_to_signed_in_staff_only_and_audited(bot, records_db):
+    ticket_no = _repair_ticket(records_db, "西关村")
+    photo = b"GIF89a" + b"0123456789" * 4
+    media_dir = Path(bot.env["POWERBOT_VAR_DIR"]) / "media"
+    with session_scope(records_db) as s:
+        attachment = media.store_photo(s, tickets.by_no(s, ticket_no), photo, "image/gif", "staff:x", media_dir)
+        attachment_id = attachment.id
+    anonymous = ConsoleClient(bot.url)
+    assert anonymous.request("GET", f"/console/media/{attachment_id}")[0] == 401
+    dispatcher, username = signed_in(bot, records_db, "dispatcher")
+    status, _ = dispatcher.request("GET", f"/console/media/{attachment_id}")
+    assert status == 200 and dispatcher.header("Content-Type") == ["image/gif"]
+    assert dispatcher.header("Content-Security-Policy")
+    assert dispatcher.request("GET", "/console/media/999999")[0] == 404
+    assert (f"staff:{username}", "media.view") in audit_of(records_db, ticket_no)

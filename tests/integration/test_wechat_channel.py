@@ -147,6 +147,24 @@ def test_image(wechat, records_db):
     assert entries(records_db, openid)[0] == ("in", "[图片]")
 
 
+def test_a_customers_photo_is_kept_under_media_dir_when_it_arrives(bot, wechat, fake_wechat_api):
+    from pathlib import Path
+
+    from bot.domain import media
+
+    openid, media_id = new_openid(), f"media-{new_msg_id()}"
+    photo = b"\xff\xd8\xff\xe0" + b"hazard photo" * 20
+    fake_wechat_api.add_media(media_id, photo)
+    pic_url = f"http://mmbiz.example/{media_id}.jpg"
+    assert wechat.post(wechat.xml(openid, "image", PicUrl=pic_url, MediaId=media_id, MsgId=new_msg_id())).status == 200
+    media_dir = Path(bot.env["POWERBOT_VAR_DIR"]) / "media"
+    deadline = time.monotonic() + 20
+    while media.path_of(media_dir, media.file_key(pic_url)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kept = media.path_of(media_dir, media.file_key(pic_url))
+    assert kept is not None and kept.read_bytes() == photo
+
+
 def test_menu_click(wechat, records_db):
     openid = new_openid()
     reply = wechat.post(wechat.event(openid, "CLICK", "PAYMENT_METHODS"))

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from bot.config import ROOT
-from bot.domain import audit, staff
+from bot.domain import audit, crews, staff
+from bot.domain.demo import DEMO_CREWS, seed_crews
 
 BOT = str(ROOT / ".venv" / "bin" / "bot")
 
@@ -36,3 +37,13 @@ def test_operators_add_disable_enable_and_reset_staff(db):
         assert actions == ["staff.add", "staff.disable", "staff.enable", "staff.reset_password"]
     unknown = run(db, "disable", "nobody")
     assert unknown.returncode == 1 and "no staff user" in unknown.stdout
+
+
+def test_the_demo_has_a_dispatcher_and_crews(db, tmp_path):
+    env = {**os.environ, "DATABASE_URL": db.url, "POWERBOT_VAR_DIR": str(tmp_path)}
+    demo = subprocess.run([BOT, "staff", "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    with db.session() as s:
+        assert staff.get(s, "demo_dispatcher").role == "dispatcher"
+        assert len(seed_crews(s)) == len(DEMO_CREWS) and seed_crews(s) == []  # idempotent
+        assert {c.township for c in crews.all_crews(s)} >= {"城关镇", "银坊镇"}

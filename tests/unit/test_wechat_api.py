@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.channels.wechat_menu import current_menu
 from bot.config import load_settings
 from bot.domain.models import OutboundMessage, OutboundStatusEvent
-from bot.messaging.wechat_api import ERR_NOT_CONFIGURED, WeChatApiClient
+from bot.messaging.wechat_api import ERR_NOT_CONFIGURED, WeChatApiClient, WeChatApiError
 from tests.fakes.wechat import FakeWeChatApi, new_openid
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -178,3 +178,19 @@ async def test_redis_token_is_shared_by_processes(fake, db):
     await first.close()
     await second.close()
     assert fake.token_requests == 2
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+
+
+async def test_a_customers_photo_is_downloaded_with_media_get_and_an_unknown_one_is_an_error(fake, db):
+    client = client_for(fake, db)
+    fake.add_media("MEDIA_photo_1", JPEG)
+    data, content_type = await client.get_media("MEDIA_photo_1")
+    assert (data, content_type) == (JPEG, "image/jpeg")
+    fake.expire_tokens()  # a rejected token is replaced once
+    assert (await client.get_media("MEDIA_photo_1"))[0] == JPEG
+    with pytest.raises(WeChatApiError) as refused:
+        await client.get_media("MEDIA_expired")
+    await client.close()
+    assert refused.value.errcode == 40007

@@ -27,6 +27,12 @@
       who.textContent = "人工客服";
       div.appendChild(who);
     }
+    if (message.label) {  // a notice pushed by the worker (the label comes from bot/messages.py)
+      var label = document.createElement("span");
+      label.className = "who";
+      label.textContent = message.label;
+      div.appendChild(label);
+    }
     div.appendChild(document.createTextNode(message.text));
     var at = document.createElement("span");
     at.className = "at";

@@ -3,11 +3,17 @@
 // ``title``: its UI label key; ``keepAlive``: stays mounted (and polling) when another tab is shown.
 import { Audit } from "./audit.js";
 import { Conversations } from "./conversations.js";
+import { Crews } from "./crews.js";
+import { Dispatch } from "./dispatch.js";
+import { Inspection } from "./inspection.js";
 import { Metrics } from "./metrics.js";
 import { Staff } from "./staff.js";
 
 export const SCREENS = [
   { id: "conversations", perm: "queue.view", title: "tab_conversations", component: Conversations, keepAlive: true, layout: "split" },
+  { id: "dispatch", perm: "tickets.view", title: "tab_dispatch", component: Dispatch, keepAlive: true, layout: "split" },
+  { id: "inspection", perm: "inspection.create", title: "tab_inspection", component: Inspection },
+  { id: "crews", perm: "crews.manage", title: "tab_crews", component: Crews },
   { id: "metrics", perm: "metrics.view", title: "tab_metrics", component: Metrics },
   { id: "audit", perm: "audit.view", title: "tab_audit", component: Audit },
   { id: "staff", perm: "staff.manage", title: "tab_staff", component: Staff },

@@ -1,6 +1,6 @@
 """ticket quality: a place to confirm by phone, a call-back number still missing, followers' numbers
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01 01:10:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -2,8 +2,8 @@
 customer); agents' skill groups, capacity and presence; the group and priority of a hand-over;
 the key-customer flag on accounts (重点关爱客户; the back office adds the same columns — keep one)
 
-Revision ID: 0007
-Revises: 0008
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0008"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -38,18 +38,12 @@ def upgrade() -> None:
     with op.batch_alter_table("handoffs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("skill_group", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("key_customer", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("key_customer", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("key_customer_reason", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("console_notes", schema=None) as batch_op:
         batch_op.drop_index("ix_console_notes_handoff_id")
     op.drop_table("console_notes")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("key_customer_reason")
-        batch_op.drop_column("key_customer")
     with op.batch_alter_table("handoffs", schema=None) as batch_op:
         batch_op.drop_column("key_customer")
         batch_op.drop_column("skill_group")
