@@ -118,7 +118,8 @@ def build_blueprint() -> Blueprint:
     @bp.route("/tickets", methods=["GET"])
     @operation("list_tickets")
     async def list_tickets(request: Request, system: str) -> HTTPResponse:
-        args = {k: v[-1] for k, v in request.args.items()}
+        # blank values count: ``updated_since=`` is a malformed time, not an absent one
+        args = {k: v[-1] for k, v in request.get_args(keep_blank_values=True).items()}
         return response.json(await in_thread(service.call, system, "list_tickets", "tickets", service.list_tickets,
                                              args))
 

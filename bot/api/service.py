@@ -101,6 +101,7 @@ def call(system: str, action: str, target: str, fn: Callable[..., Any], *args: A
     """Run ``fn(session, *args)`` as one unit of work audited as ``api.<action>`` by ``system:<name>``;
     a refusal is rolled back and audited on its own (outcome ``denied``)."""
     actor = f"system:{system}"
+    target = target.replace("\x00", "")  # PostgreSQL text cannot hold NUL; a path may
     try:
         with session_scope() as s:
             result = fn(s, *args)
@@ -116,14 +117,26 @@ def call(system: str, action: str, target: str, fn: Callable[..., Any], *args: A
 def record_unauthorized(path: str, why: str) -> None:
     """A call without a usable token (the caller's system is unknown)."""
     with session_scope() as s:
-        audit.record(s, "system:unknown", "api.unauthorized", "api", path[:64], outcome="denied", why=why)
+        audit.record(s, "system:unknown", "api.unauthorized", "api", path.replace("\x00", "")[:64],
+                     outcome="denied", why=why)
 
 
 # --------------------------------------------------------------------------------------------- tickets
 
 
+_TICKET_NO_RE = re.compile(r"[A-Za-z0-9]{1,20}")
+_OUTAGE_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,40}")
+
+
+def _known_shape(value: str, shape: re.Pattern, what: str) -> None:
+    """A path id that cannot name a record (wrong characters or length) is simply not found."""
+    if not shape.fullmatch(value or ""):
+        raise ApiError(404, "not_found", {what: (value or "")[:40].replace("\x00", "")})
+
+
 def ticket_event(s: Session, system: str, ticket_no: str, raw: bytes) -> Dict[str, Any]:
     """POST /api/v1/tickets/{ticket_no}/events."""
+    _known_shape(ticket_no, _TICKET_NO_RE, "ticket_no")
     body = decode(raw, "TicketEvent")
     eta = parse_time(body["eta"], "eta") if body.get("eta") else None
     try:
@@ -210,6 +223,7 @@ def _outage_kind(outage: Any) -> str:
 
 def cancel_outage(s: Session, system: str, outage_id: str, raw: bytes) -> Dict[str, Any]:
     """POST /api/v1/outages/{outage_id}/cancel."""
+    _known_shape(outage_id, _OUTAGE_ID_RE, "outage_id")
     body = decode(raw, "OutageCancel")
     try:
         outage = outages.cancel(s, outage_id, body["reason"], f"system:{system}")
@@ -222,6 +236,7 @@ def cancel_outage(s: Session, system: str, outage_id: str, raw: bytes) -> Dict[s
 
 def restored_outage(s: Session, system: str, outage_id: str, raw: bytes) -> Dict[str, Any]:
     """POST /api/v1/outages/{outage_id}/restored."""
+    _known_shape(outage_id, _OUTAGE_ID_RE, "outage_id")
     body = decode(raw, "OutageRestored")
     at = parse_time(body["at"], "at") if body.get("at") else utcnow()
     try:

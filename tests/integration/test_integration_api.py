@@ -276,7 +276,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
                     "response_schema_conformance,response_headers_conformance,negative_data_rejection",
         "-H", f"Authorization: Bearer {DISPATCH_TOKEN}",
         "--seed", SCHEMATHESIS_SEED, "--max-examples", "200", "--phases", "examples,coverage,fuzzing",
-        "--generation-database", "none", "--workers", "2", "--no-color", "--request-timeout", "30",
+        "--generation-database", "none", "--workers", "4", "--no-color", "--request-timeout", "30",
         "--suppress-health-check", "too_slow,filter_too_much",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=tmp_path,

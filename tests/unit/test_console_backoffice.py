@@ -13,7 +13,7 @@ import pytest
 from bot.clock import utcnow
 from bot.console import backoffice, service
 from bot.console.permissions import ConsoleError, Principal
-from bot.domain import audit, handoffs, media, staff, tickets
+from bot.domain import audit, escalation, handoffs, media, staff, tickets
 from bot.domain.models import Binding, Ticket
 from bot.domain.places import Place
 from tests.factories import make_account, make_contact
@@ -154,3 +154,17 @@ def test_merging_from_the_console(office):
         assert s.get(Ticket, dup.id).merged_into_id is not None
         with _denied("ticket_merged"):
             backoffice.set_status(s, p["dsp"], dup.ticket_no, {"status": "dispatched"})
+
+
+def test_a_ticket_past_80_percent_of_its_sla_shows_flagged_to_the_supervisor_without_anyone_acting(office):
+    db, p = office
+    with db.session() as s:
+        created = tickets.by_no(s, p["ticket"]).created_at
+        escalation.scan(s, created + timedelta(minutes=37))  # the periodic job, with a stated clock
+    with db.session() as s:
+        view = backoffice.escalations_view(s, p["sup"], now=created + timedelta(minutes=37))
+        assert [e["ticket_no"] for e in view["flagged"]] == [p["ticket"]] and view["escalated"] == []
+        (row,) = [t for t in backoffice.queue_view(s, p["dsp"], {})["tickets"] if t["ticket_no"] == p["ticket"]]
+        assert row["flagged"] and not row["escalated"]
+        with _denied("forbidden"):
+            backoffice.escalations_view(s, p["ag"])
