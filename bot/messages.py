@@ -410,7 +410,7 @@ CONSOLE_CUSTOMER_UNBOUND = "{channel}客户（未绑定户号，{since}起咨询
 
 # --- back office (issue 12): the dispatch queue, ticket page, crews, inspections — labels for the console
 CONSOLE_ROLE_LABELS["dispatcher"] = "调度员"
-CONSOLE_AUDIT_ACTION_LABELS.update({
+CONSOLE_AUDIT_ACTION_LABELS = {**CONSOLE_AUDIT_ACTION_LABELS,
     "ticket.assign": "工单指派班组",
     "ticket.note": "工单内部备注",
     "ticket.correct": "更正工单描述",
@@ -422,15 +422,15 @@ CONSOLE_AUDIT_ACTION_LABELS.update({
     "account.key_customer": "设置重点关爱客户",
     "media.view": "查看工单照片",
     "api.unauthorized": "接口调用未授权",
-})
-CONSOLE_AUDIT_TARGET_LABELS.update({"crew": "班组", "api": "接口", "outage": "停电"})
-CONSOLE_AUDIT_DETAIL_LABELS.update({"crew": "班组", "eta": "预计到达", "into": "并入", "flagged": "重点关爱",
-                                    "count": "催办次数", "note_id": "备注编号", "attachment_id": "附件编号"})
+}
+CONSOLE_AUDIT_TARGET_LABELS = {**CONSOLE_AUDIT_TARGET_LABELS, "crew": "班组", "api": "接口", "outage": "停电"}
+CONSOLE_AUDIT_DETAIL_LABELS = {**CONSOLE_AUDIT_DETAIL_LABELS, "crew": "班组", "eta": "预计到达", "into": "并入", "flagged": "重点关爱",
+                                    "count": "催办次数", "note_id": "备注编号", "attachment_id": "附件编号"}
 EQUIPMENT_KIND_LABELS = {"line": "线路", "transformer_area": "台区", "pole": "杆号", "other": "其他"}
 SEVERITY_LABELS = {"general": "一般", "serious": "严重", "critical": "危急"}
 NOTE_KIND_LABELS = {"note": "备注", "correction": "原描述", "urge": "客户催办", "at_risk": "即将超时",
                     "escalated": "已超时督办", "merged": "并入的工单"}
-CONSOLE_UI.update({
+CONSOLE_UI = {**CONSOLE_UI,
     "tab_dispatch": "工单调度",
     "tab_crews": "班组",
     "tab_inspection": "设备巡检",
@@ -496,10 +496,10 @@ CONSOLE_UI.update({
     "inspection_description": "情况说明",
     "inspection_submit": "提交并生成缺陷工单",
     "inspection_created": "已生成缺陷工单{ticket_no}",
-})
+}
 # labels of what the notices branch added (its intents and outage audit actions), for the console
-CONSOLE_INTENT_LABELS.update({"notice_off": "退订通知", "notice_on": "恢复通知", "power_not_restored": "还没来电"})
-CONSOLE_AUDIT_ACTION_LABELS.update({"outage.register": "登记停电", "outage.update": "变更停电",
-                                    "outage.cancel": "取消停电", "outage.restored": "停电恢复送电"})
+CONSOLE_INTENT_LABELS = {**CONSOLE_INTENT_LABELS, "notice_off": "退订通知", "notice_on": "恢复通知", "power_not_restored": "还没来电"}
+CONSOLE_AUDIT_ACTION_LABELS = {**CONSOLE_AUDIT_ACTION_LABELS, "outage.register": "登记停电", "outage.update": "变更停电",
+                                    "outage.cancel": "取消停电", "outage.restored": "停电恢复送电"}
 # how the console names the transcript author of a notice the worker pushed (bot.domain.notices)
-CONSOLE_AUTHOR_LABELS.update({"notice": "服务通知"})
+CONSOLE_AUTHOR_LABELS = {**CONSOLE_AUTHOR_LABELS, "notice": "服务通知"}
