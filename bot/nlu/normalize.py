@@ -14,14 +14,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)}  # ！..～ -> !..~
-_HALFWIDTH[0x3000] = 0x20  # ideographic space
+from bot.textnorm import to_halfwidth
 
-
-def to_halfwidth(text: str) -> str:
-    """Full-width ASCII (１２３ＡＢＣ) to half-width; same length, same offsets."""
-    return text.translate(_HALFWIDTH)
-
+__all__ = ["clean_text", "is_noise", "to_halfwidth"]
 
 def _is_emoji_or_symbol(ch: str) -> bool:
     cat = unicodedata.category(ch)
