@@ -269,3 +269,12 @@ def test_menu_file_is_valid_and_uses_domain_intents():
 def test_menu_limits_are_enforced(data, problem):
     with pytest.raises(MenuError, match=problem):
         parse_menu(data)
+
+
+def test_two_customers_whose_messages_share_a_msgid_are_two_messages():
+    # WeChat's MsgId is unique per sender only: the key is ToUserName + FromUserName + MsgId
+    first = parse_inbound(CLIENT.text(new_openid(), "我家停电了", msg_id=4242), MENU)
+    second = parse_inbound(CLIENT.text(new_openid(), "查电费", msg_id=4242), MENU)
+    assert first.dedup_key != second.dedup_key
+    retry = parse_inbound(CLIENT.text(first.openid, "我家停电了", msg_id=4242), MENU)
+    assert retry.dedup_key == first.dedup_key
