@@ -223,6 +223,16 @@ class ActionRepairProgress(DomainAction):
         return [SlotSet("next_step", "done")]
 
 
+def _place_named_in(s: Session, text: str) -> str | None:
+    """The township or village a question names word for word (``烟煤洞乡今天停电吗``), when the NLU
+    extracted no address from it; None when it names none."""
+    if not text or text.startswith("/"):
+        return None
+    place = places.resolve(s, text)
+    named = [name for name in (place.township, place.village) if name and name in text]
+    return "".join(named) if named else None
+
+
 class ActionPlannedOutage(DomainAction):
     """Planned outages for the place in the message, the customer's accounts, or the place asked for."""
 
@@ -231,7 +241,8 @@ class ActionPlannedOutage(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
-        typed = entity(tracker, "address") or tracker.get_slot("address")
+        typed = entity(tracker, "address") or tracker.get_slot("address") or _place_named_in(
+            s, tracker.latest_message.get("text") or "")
         wanted: List[Place] = []
         if typed:
             place = places.resolve(s, typed)

@@ -278,3 +278,14 @@ def test_two_customers_whose_messages_share_a_msgid_are_two_messages():
     assert first.dedup_key != second.dedup_key
     retry = parse_inbound(CLIENT.text(first.openid, "我家停电了", msg_id=4242), MENU)
     assert retry.dedup_key == first.dedup_key
+
+
+@pytest.mark.parametrize("stickers", ["[捂脸]", "[强][强]", "[OK]", "/::)", "/:strong", "[捂脸] /::) 😂"])
+def test_a_message_of_only_wechat_emoticons_gets_the_emoji_answer_and_never_reaches_the_bot(stickers):
+    inbound = parse_inbound(CLIENT.text(new_openid(), stickers, msg_id=31), MENU)
+    assert inbound.rasa_text is None and inbound.channel_reply == messages.WECHAT_EMPTY_TEXT
+
+
+def test_emoticon_codes_and_traditional_characters_are_gone_before_the_bot_reads_a_message():
+    inbound = parse_inbound(CLIENT.text(new_openid(), "上個月電費[捂脸]/:strong", msg_id=32), MENU)
+    assert inbound.rasa_text == "上个月电费"
