@@ -31,8 +31,8 @@ from bot.textnorm import find_numbers, normalize_numbers, to_halfwidth
 __all__ = ["clean_text", "emoticon_spans", "for_model", "is_noise", "is_unintelligible", "strip_emoticons",
            "to_halfwidth", "to_simplified", "LONG_MESSAGE", "FOCUS_CHARS", "VAGUE_WORDS"]
 
-LONG_MESSAGE = 60  # characters: longer messages are read from their end (see for_model)
-FOCUS_CHARS = 40  # characters kept at the end of a long message, extended to whole clauses
+LONG_MESSAGE = 80  # characters: longer messages are read from their end (see for_model)
+FOCUS_CHARS = 50  # characters kept at the end of a long message, extended to whole clauses
 
 
 def _is_emoji_or_symbol(ch: str) -> bool:
@@ -146,7 +146,11 @@ def _focus_start(text: str) -> int:
         return 0
     start = len(text) - FOCUS_CHARS
     boundaries = [m.end() for m in _CLAUSE_END.finditer(text, 0, start)]
-    return boundaries[-1] if boundaries else start
+    if boundaries:
+        return boundaries[-1]
+    later = _CLAUSE_END.search(text, start)
+    # no clause boundary before: start at the next one, unless that leaves too little to read
+    return later.end() if later and len(text) - later.end() >= FOCUS_CHARS // 2 else start
 
 
 def for_model(text: str) -> str:
@@ -194,6 +198,14 @@ ok okay hi hello hey yes no thanks thank thx bye help stop start please td gd kw
 """.split())
 
 
+# a word typed in pinyin ("dianfei zenme jiao") is Chinese without characters, not gibberish
+_PINYIN = re.compile(
+    r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ui|ue|ve|er"
+    r"|a|o|e|i|u|v))+"
+)
+
+
 def is_unintelligible(text: str, tokens: List[str] | None = None) -> Tuple[bool, bool]:
     """Is ``text`` without any known word? Returns (unintelligible, certain).
 
@@ -207,8 +219,9 @@ def is_unintelligible(text: str, tokens: List[str] | None = None) -> Tuple[bool,
     if any(ch.isdigit() for ch in body):
         return False, True
     if body.isascii():
-        words = re.findall(r"[a-z]+", body.lower())
-        return (bool(words) and not any(w in KNOWN_ASCII_WORDS for w in words)), True
+        words = re.findall(r"[a-z]+", (text or "").lower())
+        known = any(w in KNOWN_ASCII_WORDS or _PINYIN.fullmatch(w) for w in words)
+        return (bool(words) and not known), True
     if len(body) >= 2 and set(body) <= _FILLER_CHARS:
         return True, True
     words = [t for t in (tokens if tokens is not None else [body]) if t and not is_noise(t)]

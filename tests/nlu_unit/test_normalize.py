@@ -52,7 +52,7 @@ def test_a_greeting_alone_stays_a_greeting(text):
 
 def test_a_long_message_is_read_from_its_end_and_keeps_its_numbers():
     story = ("昨天晚上刮了一宿的大风，俺家院子里的树枝都断了好几根，早上起来一看冰箱也不转了，"
-             "孩子还要上网课，户号5100000003，")
+             "孩子还要上网课，老人也在家，屋里黑乎乎的什么也干不了，户号5100000003，")
     text = story + "现在家里停电了，地址是银坊镇北庄村63号"
     seen = for_model(text)
     assert len(seen) == len(text)
@@ -81,6 +81,7 @@ def test_only_vague_words_are_unintelligible_but_left_to_the_classifier():
 @pytest.mark.parametrize("text, tokens", [
     ("中", ["中"]), ("好的", ["好的"]), ("嗯嗯", ["嗯嗯"]), ("在吗", ["在", "吗"]), ("ok", None), ("5100000001", None),
     ("手机欠费停机了", ["手机", "欠费", "停机", "了"]), ("自来水停了", ["自来水", "停", "了"]), ("喂喂", ["喂喂"]),
+    ("dianfei zenme jiao", None), ("tingdian le", None),
 ])
 def test_short_answers_and_other_businesses_are_not_gibberish(text, tokens):
     assert is_unintelligible(text, tokens)[0] is False
