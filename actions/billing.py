@@ -19,19 +19,32 @@ from bot.domain import accounts
 from bot.domain.models import Account, Bill, Contact
 from bot.domain.rules import get_rules
 from bot.domain.tariffs import late_fee
-from bot.nlu.months import resolve_months
-from bot.nlu.patterns import find
+from bot.nlu.months import resolve_all
 
 # "为什么这个月电费这么高" / "咋这么多" / "怎么涨了"
 _WHY_HIGH = re.compile(r"(为啥|为什么|咋|怎么|凭啥).{0,8}(高|多|贵|涨|翻倍)|这么(高|多|贵)|涨了|翻了")
 
 
+# "今年交了多少电费" asks what was paid, not what was billed
+_ASKS_PAID = re.compile(r"(交|缴|付)了(多少|几)|已(交|缴|付)|(交|缴)过")
+
+
 def _periods(text: str, today: date) -> Optional[List[str]]:
-    for expression in find("month", text):
-        periods = resolve_months(expression, today)
-        if periods:
-            return periods
-    return None
+    """Every period the message names (``8月9月`` → both), None when it names none."""
+    return resolve_all(text, today)
+
+
+def _total_line(domain: Dict[Text, Any], bills: List[Bill], text: str) -> str:
+    """The total under a list of bills: what was billed, split into paid and unpaid when some are
+    unpaid; only the paid sum (and what is still open) when the customer asked what they paid."""
+    total = sum((b.amount for b in bills), Decimal(0))
+    paid = sum((b.amount for b in bills if b.paid_at is not None), Decimal(0))
+    unpaid = total - paid
+    if _ASKS_PAID.search(text):
+        name = "utter_bill_total_paid_split" if unpaid else "utter_bill_total_paid"
+    else:
+        name = "utter_bill_total_split" if unpaid and paid else "utter_bill_total"
+    return render(domain, name, total=_money(total), paid=_money(paid), unpaid=_money(unpaid))
 
 
 def _money(value: Decimal) -> str:
@@ -91,8 +104,8 @@ def answer_bill(s: Session, account: Account, text: str, dispatcher: CollectingD
     lines = [render(domain, "utter_bill_header", account_no=account.account_no)]
     lines += [render(domain, "utter_bill_line", period=_period_label(b.period), amount=_money(b.amount),
                      kwh=_kwh(b.kwh), status=_status(domain, b, account, today)) for b in bills]
-    if len(bills) > 1:
-        lines.append(f"合计{_money(sum((b.amount for b in bills), Decimal(0)))}元")
+    if len(bills) > 1 or _ASKS_PAID.search(text):
+        lines.append(_total_line(domain, bills, text))
     dispatcher.utter_message(text="\n".join(lines))
     if _WHY_HIGH.search(text):
         explain_high(s, account, bills[-1], dispatcher, domain)

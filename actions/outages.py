@@ -36,7 +36,7 @@ from bot.domain.pii import mask_phone
 from bot.domain.places import Place
 from bot.domain.rules import get_rules
 from bot.nlu.answers import asks_restore_time, describes_fault
-from bot.nlu.urge import is_urge
+from bot.nlu.patterns import is_urge
 
 AREA_LABELS = {"urban": "城区", "rural": "农村", "remote": "偏远地区"}
 REPORT_FORMS = ("outage_form", "hazard_form")
@@ -431,6 +431,16 @@ def _urge(s: Session, contact: Contact, dispatcher: CollectingDispatcher) -> boo
     return True
 
 
+def _place_named_in(s: Session, text: str) -> str | None:
+    """The township or village a question names word for word (``烟煤洞乡今天停电吗``), when the NLU
+    extracted no address from it; None when it names none."""
+    if not text or text.startswith("/"):
+        return None
+    place = places.resolve(s, text)
+    named = [name for name in (place.township, place.village) if name and name in text]
+    return "".join(named) if named else None
+
+
 class ActionPlannedOutage(DomainAction):
     """Planned outages for the place in the message, the customer's accounts, or the place asked for."""
 
@@ -439,7 +449,8 @@ class ActionPlannedOutage(DomainAction):
 
     def act(self, s: Session, contact: Contact, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> Events:
-        typed = entity(tracker, "address") or tracker.get_slot("address")
+        typed = entity(tracker, "address") or tracker.get_slot("address") or _place_named_in(
+            s, tracker.latest_message.get("text") or "")
         wanted: List[Place] = []
         if typed:
             place = places.resolve(s, typed)

@@ -81,7 +81,8 @@ CONSOLE_ERRORS = {
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
 # --- sms (the SMS channel answers these itself, before Rasa; keep each within one 70-character segment)
-SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复任意内容即可。"
+SMS_OPTED_OUT = "【国网涞源县供电公司】您已退订本公司短信，今后不再向您发送。如需恢复，回复“订阅”即可。"
+SMS_OPTED_IN = "【国网涞源县供电公司】您已重新订阅本公司短信通知。回复“退订”可随时取消。"
 SMS_MEDIA_PLACEHOLDER = "[彩信]"  # how a picture-only SMS appears in the transcript
 
 # --- wechat (what the WeChat channel answers itself, without Rasa, and how non-text messages appear in

@@ -1,5 +1,7 @@
-"""NLU quality: validate the data, evaluate the trained model on the held-out split (tests/nlu), and
-optionally run 5-fold cross-validation on the training data; write reports/nlu.md.
+"""NLU quality: validate the data, evaluate the trained model on the two held-out splits (tests/nlu/plain:
+everyday colloquial text; tests/nlu/hard: dialect, typos, traditional characters, fillers, run-ons,
+fragments, out-of-scope look-alikes), optionally run 5-fold cross-validation on the training data;
+write reports/nlu.md.
 
     .venv/bin/python scripts/eval_nlu.py [--cross-validation]      (make eval-nlu)
 
@@ -20,7 +22,15 @@ from typing import Any, Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(ROOT / ".venv" / "bin" / "rasa")
-THRESHOLDS = {"accuracy": 0.95, "macro_f1": 0.93, "entity_f1": {"account_no": 1.0, "phone": 1.0}}
+# the goals the report marks met or missed (issue 13: plain ≥ 0.975, hard ≥ 0.95, CV ≥ 0.90)
+THRESHOLDS = {"accuracy": 0.975, "macro_f1": 0.95, "entity_f1": {"account_no": 1.0, "phone": 1.0}}
+# what CI refuses to go below (tests/quality/test_nlu_quality.py): the level reached when these splits
+# were written, so a change that makes understanding worse fails even while a goal is still missed
+CI_FLOORS = {"accuracy": 0.97, "macro_f1": 0.95, "entity_f1": {"account_no": 1.0, "phone": 1.0}}
+# the hard split: intent accuracy only (its messages are not annotated with entities)
+HARD_THRESHOLDS = {"accuracy": 0.95}
+CV_THRESHOLD = 0.90
+PLAIN, HARD = "tests/nlu/plain", "tests/nlu/hard"
 ENV = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
 
 
@@ -63,37 +73,62 @@ def summarize(out: Path) -> Dict[str, Any]:
     }
 
 
-def evaluate_test_split(model: Path, out: Path) -> Dict[str, Any]:
+def evaluate_test_split(model: Path, out: Path, split: str = PLAIN) -> Dict[str, Any]:
+    """Evaluate ``model`` on one held-out split (a directory of Rasa NLU files)."""
     started = time.monotonic()
-    _run([RASA, "test", "nlu", "--model", str(model), "--nlu", "tests/nlu", "--out", str(out)])
+    _run([RASA, "test", "nlu", "--model", str(model), "--nlu", split, "--out", str(out)])
     result = summarize(out)
     result["seconds"] = time.monotonic() - started
     return result
 
 
-def failures(result: Dict[str, Any]) -> List[str]:
+def hard_failures(result: Dict[str, Any]) -> List[str]:
+    """What of the hard split's bar is not met (intent accuracy)."""
+    if result["accuracy"] < HARD_THRESHOLDS["accuracy"]:
+        return [f"hard split: intent accuracy {result['accuracy']:.4f} < {HARD_THRESHOLDS['accuracy']}"]
+    return []
+
+
+def failures(result: Dict[str, Any], bar: Dict[str, Any] = THRESHOLDS) -> List[str]:
+    """What of the plain split's bar (the goals, or :data:`CI_FLOORS`) is not met (intent accuracy,
+    macro-F1, account/phone F1)."""
     problems = []
-    if result["accuracy"] < THRESHOLDS["accuracy"]:
-        problems.append(f"intent accuracy {result['accuracy']:.4f} < {THRESHOLDS['accuracy']}")
-    if result["macro_f1"] < THRESHOLDS["macro_f1"]:
-        problems.append(f"intent macro-F1 {result['macro_f1']:.4f} < {THRESHOLDS['macro_f1']}")
-    for entity, minimum in THRESHOLDS["entity_f1"].items():
+    if result["accuracy"] < bar["accuracy"]:
+        problems.append(f"intent accuracy {result['accuracy']:.4f} < {bar['accuracy']}")
+    if result["macro_f1"] < bar["macro_f1"]:
+        problems.append(f"intent macro-F1 {result['macro_f1']:.4f} < {bar['macro_f1']}")
+    for entity, minimum in bar["entity_f1"].items():
         f1 = result["entities"].get(entity, {}).get("f1", 0.0)
         if f1 < minimum:
             problems.append(f"{entity} F1 {f1:.4f} < {minimum}")
     return problems
 
 
+def intents_config(out: Path) -> Path:
+    """config.yml without the ResponseSelector: cross-validation measures intents, which the
+    selector (FAQ sub-keys, a TensorFlow model trained for minutes per fold) does not change."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "ResponseSelector"]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config-intents.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def cross_validate(out: Path, folds: int = 5) -> Dict[str, Any]:
+    """5-fold cross-validation of the intent classification on the training data (data/nlu)."""
     started = time.monotonic()
-    _run([RASA, "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml", "--cross-validation", "--folds",
+    config = intents_config(out.parent / "cv-config")
+    _run([RASA, "test", "nlu", "--nlu", "data/nlu", "--config", str(config), "--cross-validation", "--folds",
           str(folds), "--out", str(out)])
     result = summarize(out)
     result["seconds"] = time.monotonic() - started
     return result
 
 
-def _confusions(errors: List[Dict[str, Any]], limit: int = 12) -> List[str]:
+def _confusions(errors: List[Dict[str, Any]], limit: int = 10) -> List[str]:
     pairs: Dict[tuple, List[str]] = {}
     for e in errors:
         key = (e["intent"], e["intent_prediction"]["name"])
@@ -102,14 +137,27 @@ def _confusions(errors: List[Dict[str, Any]], limit: int = 12) -> List[str]:
     return [f"| {gold} → {pred} | {len(texts)} | {' / '.join(texts[:3])} |" for (gold, pred), texts in ranked]
 
 
-def render(test: Dict[str, Any], cv: Dict[str, Any] | None, train_seconds: str | None) -> str:
+def render(test: Dict[str, Any], hard: Dict[str, Any], cv: Dict[str, Any] | None, train_seconds: str | None) -> str:
     lines = [
         "# NLU quality report",
         "",
-        "Generated by `make eval-nlu` (scripts/eval_nlu.py). Held-out split: `tests/nlu/` (written independently,",
-        "never trained on). Training data: `data/nlu/`.",
+        "Generated by `make eval-nlu` (scripts/eval_nlu.py). Held-out splits (written independently, never",
+        f"trained on): plain colloquial text `{PLAIN}/`, hard text `{HARD}/`. Training data: `data/nlu/`.",
         "",
-        "## Held-out test split",
+        "| set | intent accuracy | goal |",
+        "|---|---|---|",
+        f"| plain held-out | {test['accuracy']:.4f} | ≥ {THRESHOLDS['accuracy']} |",
+        f"| hard held-out | {hard['accuracy']:.4f} | ≥ {HARD_THRESHOLDS['accuracy']} |",
+        f"| 5-fold cross-validation (training data) | {cv['accuracy']:.4f} | ≥ {CV_THRESHOLD} |" if cv else
+        "| 5-fold cross-validation | not run | |",
+        "",
+        "### Ten worst confusions (plain + hard held-out)",
+        "",
+        "| gold → predicted | count | examples |",
+        "|---|---|---|",
+        *(_confusions(test["errors"] + hard["errors"]) or ["| none | | |"]),
+        "",
+        "## Plain held-out split",
         "",
         "| metric | value | threshold |",
         "|---|---|---|",
@@ -125,8 +173,14 @@ def render(test: Dict[str, Any], cv: Dict[str, Any] | None, train_seconds: str |
     lines += ["", "### Per-intent F1 (held-out)", "", "| intent | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, row in sorted(test["per_intent"].items(), key=lambda kv: kv[1]["f1-score"]):
         lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1-score']:.3f} | {row['support']} |")
-    lines += ["", "### Worst confusions (held-out)", "", "| gold → predicted | count | examples |", "|---|---|---|"]
+    lines += ["", "### Worst confusions (plain)", "", "| gold → predicted | count | examples |", "|---|---|---|"]
     lines += _confusions(test["errors"]) or ["| none | | |"]
+    lines += ["", "## Hard held-out split", "", f"intent accuracy {hard['accuracy']:.4f}, macro-F1 {hard['macro_f1']:.4f}.",
+              "", "| intent | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, row in sorted(hard["per_intent"].items(), key=lambda kv: kv[1]["f1-score"]):
+        lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1-score']:.3f} | {row['support']} |")
+    lines += ["", "### Worst confusions (hard)", "", "| gold → predicted | count | examples |", "|---|---|---|"]
+    lines += _confusions(hard["errors"]) or ["| none | | |"]
     if cv is not None:
         lines += [
             "", "## 5-fold cross-validation on the training data", "",
@@ -143,23 +197,29 @@ def render(test: Dict[str, Any], cv: Dict[str, Any] | None, train_seconds: str |
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="NLU evaluation")
+    parser.add_argument("--no-validate", action="store_true", help="skip `rasa data validate`")
     parser.add_argument("--cross-validation", action="store_true", help="also run 5-fold cross-validation (slow)")
     args = parser.parse_args()
-    _run([RASA, "data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml"])
-    print("data validate: ok")
+    if not args.no_validate:
+        _run([RASA, "data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml"])
+        print("data validate: ok")
     model = current_model()
     tmp = ROOT / "reports" / "tmp"
     test = evaluate_test_split(model, tmp / "test")
-    print(f"held-out: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
+    print(f"plain held-out: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
+    hard = evaluate_test_split(model, tmp / "hard", HARD)
+    print(f"hard held-out: accuracy {hard['accuracy']:.4f}, macro-F1 {hard['macro_f1']:.4f}")
     cv = cross_validate(tmp / "cv") if args.cross_validation else None
     if cv:
         print(f"5-fold CV: accuracy {cv['accuracy']:.4f}, macro-F1 {cv['macro_f1']:.4f}")
     seconds_file = ROOT / "models" / ".train-seconds"
     report = ROOT / "reports" / "nlu.md"
-    report.write_text(render(test, cv, seconds_file.read_text().strip() if seconds_file.exists() else None),
+    report.write_text(render(test, hard, cv, seconds_file.read_text().strip() if seconds_file.exists() else None),
                       encoding="utf-8")
     print(f"wrote {report.relative_to(ROOT)}")
-    problems = failures(test)
+    problems = failures(test) + hard_failures(hard)
+    if cv and cv["accuracy"] < CV_THRESHOLD:
+        problems.append(f"5-fold CV: intent accuracy {cv['accuracy']:.4f} < {CV_THRESHOLD}")
     for p in problems:
         print("BELOW THRESHOLD:", p)
     return 1 if problems else 0

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu", "requirements.txt", "constraints.txt"]
+INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu", "bot/textnorm.py", "requirements.txt", "constraints.txt"]
 
 
 def input_files() -> list:

@@ -32,7 +32,8 @@ def customer_text(raw: str | None) -> str:
     """A customer's message as the bot may see it: cleaned, bounded, never an /intent command."""
     text = clean_text(raw or "")
     text = _COMMAND_PREFIX.sub("", text)
-    return text[:MAX_TEXT]
+    # a request usually comes last, after the story: keep the end of an over-long message
+    return text[-MAX_TEXT:]
 
 
 def internal_message(intent: str, entities: Dict[str, Any] | None = None) -> str:

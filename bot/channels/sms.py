@@ -19,7 +19,10 @@ Opt-out: 退订 / TD / STOP (and Twilio's other standard opt-out words, so our r
 Twilio itself blocks) mark the contact inactive before Rasa sees anything. The customer gets exactly one
 confirmation, as the TwiML reply to that very message — it is what carriers expect and it does not pass
 through a sender, so nothing else can reach the number afterwards: every sender refuses an opted-out
-number (``bot.messaging.sms``). Any later message from the number re-subscribes it.
+number (``bot.messaging.sms``). The customer says it in many ways (``退订短信``, ``TD退订``, ``请帮我退订``,
+``取消短信通知``, ``不要再给我发短信了``, ``stop please``, ``ＳＴＯＰ！``): :func:`is_opt_out`. A later message from
+an opted-out number is answered (the customer wrote to us) but turns nothing back on; only an explicit
+``订阅`` / ``START`` (:func:`is_opt_in`) does, confirmed once.
 """
 
 from __future__ import annotations
@@ -67,6 +70,16 @@ CHANNEL = "sms"
 #: 退订 and TD are what Chinese SMS users send; the English ones are Twilio's standard opt-out keywords.
 OPT_OUT_WORDS = frozenset({"退订", "TD", "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
+#: Twilio's standard opt-in keywords and their Chinese counterparts (nothing else re-subscribes).
+OPT_IN_WORDS = frozenset({"订阅", "订阅短信", "重新订阅", "恢复短信", "恢复订阅", "开通短信", "START", "UNSTOP"})
+_POLITE = re.compile(r"^(?:PLEASE|PLS|请|麻烦|帮我|给我|我要|我想|你们|把)+|(?:PLEASE|PLS|吧|了|啊|呀|谢谢|THANKS|THANKYOU)+$")
+_OPT_OUT_PHRASES = re.compile(
+    r"退订|取消(?:短信|订阅)|关闭短信|短信(?:退订|取消)"
+    r"|(?:不要|别|不用|不想)再?(?:给我|向我|跟我)?(?:发|推送?)(?:短信|消息|信息|通知)"
+    r"|(?:不要|别|不想)再?(?:收|接收)(?:短信|消息|信息|通知)"
+)
+_OPT_OUT_MAX_CHARS = 16  # a longer message that mentions 退订 is a question, not the opt-out itself
+
 _CHOICE = re.compile(r"(?:回复)?\s*(\d{1,2})")
 #: Twilio refuses a message body over 1600 characters (error 21617).
 MAX_BODY = 1600
@@ -103,13 +116,34 @@ def signature_valid(auth_token: str, url: str, params: MultiDict[str], signature
     return bool(RequestValidator(auth_token).validate(url, params, signature))
 
 
-def is_opt_out(text: str) -> bool:
-    """退订 / TD / STOP …, also in other case, with spaces or punctuation around ("stop", "T D", "退订。")."""
-    folded = "".join(
+def _fold(text: str) -> str:
+    """Upper case, half-width, without spaces, punctuation or emoji ("ＳＴＯＰ！" → "STOP")."""
+    return "".join(
         ch for ch in unicodedata.normalize("NFKC", text or "")
-        if not ch.isspace() and not unicodedata.category(ch).startswith("P")
-    )
-    return folded.upper() in OPT_OUT_WORDS
+        if not ch.isspace() and unicodedata.category(ch)[0] not in "PSC"
+    ).upper()
+
+
+def is_opt_out(text: str) -> bool:
+    """Does this SMS stop our messages? 退订 / TD / STOP and Twilio's other opt-out keywords in any case,
+    width or spacing, with politeness around them (``stop please``, ``请帮我退订``, ``TD退订``), and the
+    ways people say it (``取消短信通知``, ``不要再给我发短信了``). A longer message that only mentions
+    退订 (a question about it) is not an opt-out."""
+    folded = _fold(text)
+    if not folded or len(folded) > _OPT_OUT_MAX_CHARS:
+        return False
+    core = _POLITE.sub("", folded) or folded
+    if core in OPT_OUT_WORDS or folded in OPT_OUT_WORDS:
+        return True
+    if core.startswith("TD") and core[2:] in OPT_OUT_WORDS | {""} or core.endswith("TD") and core[:-2] in OPT_OUT_WORDS:
+        return True
+    return bool(_OPT_OUT_PHRASES.search(folded))
+
+
+def is_opt_in(text: str) -> bool:
+    """Does this SMS explicitly ask for our messages again (``订阅``, ``START``, ``UNSTOP``)?"""
+    folded = _fold(text)
+    return folded in OPT_IN_WORDS or (_POLITE.sub("", folded) or folded) in OPT_IN_WORDS
 
 
 def split_body(body: str, limit: int = MAX_BODY) -> List[str]:
@@ -158,22 +192,27 @@ def _xml(body: str, status: int = 200) -> HTTPResponse:
 # ------------------------------------------------------------------ database work (run in threads)
 
 
-def _inbound_contact(phone: str, opting_out: bool) -> Tuple[str, bool]:
-    """The conversation of ``phone``: (sender id, was it opted out before this message)."""
+def _inbound_contact(phone: str, opting_out: bool, opting_in: bool = False) -> Tuple[str, bool]:
+    """The conversation of ``phone``: (sender id, is it opted in again by this very message).
+
+    An opt-out lasts until the customer explicitly asks again (``订阅``/``START``): any other message is
+    answered but leaves the number opted out."""
     with session_scope() as s:
         contact = contacts.get_or_create(s, CHANNEL, phone)
         was_inactive = contact.active is False
-        contacts.mark_inbound(s, contact)  # writing to us ends an earlier opt-out…
-        if opting_out:  # …unless this message is the opt-out
+        contacts.mark_inbound(s, contact)
+        if opting_out:
             contact.active = False
             audit.record(s, f"customer:{contact.sender_id}", "sms.opt_out", "contact", contact.sender_id,
                          phone=mask_phone(phone))
-        else:
-            if was_inactive:
-                audit.record(s, f"customer:{contact.sender_id}", "sms.opt_in", "contact", contact.sender_id,
-                             phone=mask_phone(phone))
-            bindings.bind_by_phone(s, contact)
-        return contact.sender_id, was_inactive
+            return contact.sender_id, False
+        if was_inactive and not opting_in:
+            contact.active = False
+        elif was_inactive:
+            audit.record(s, f"customer:{contact.sender_id}", "sms.opt_in", "contact", contact.sender_id,
+                         phone=mask_phone(phone))
+        bindings.bind_by_phone(s, contact)
+        return contact.sender_id, was_inactive and opting_in
 
 
 def _latest_outbound(sender_id: str) -> Tuple[str, str] | None:
@@ -267,8 +306,8 @@ class SmsInput(InputChannel):
             return _xml(_EMPTY_TWIML)
 
         text = customer_text(body)
-        opting_out = is_opt_out(text)
-        sender_id, resubscribed = await in_thread(_inbound_contact, phone, opting_out)
+        opting_out, opting_in = is_opt_out(text), is_opt_in(text)
+        sender_id, resubscribed = await in_thread(_inbound_contact, phone, opting_out, opting_in)
         logger.info("sms %s from %s (%s)%s", message_sid, mask_phone(phone), sender_id,
                     " re-subscribed" if resubscribed else "")
 
@@ -278,6 +317,10 @@ class SmsInput(InputChannel):
             await record_outbound(sender_id, CHANNEL, [messages.SMS_OPTED_OUT], author="system")
             logger.info("sms %s opted out", sender_id)
             return _xml(twiml(messages.SMS_OPTED_OUT))
+        if resubscribed:
+            await record_inbound(sender_id, CHANNEL, text)
+            await record_outbound(sender_id, CHANNEL, [messages.SMS_OPTED_IN], author="system")
+            return _xml(twiml(messages.SMS_OPTED_IN))
 
         if text:
             choice = chosen(text, await self._current_choices(sender_id)) if _CHOICE.fullmatch(text) else None
@@ -380,4 +423,5 @@ def _media_count(params: MultiDict[str]) -> int:
         return 0
 
 
-__all__ = ["SmsInput", "form_params", "signature_valid", "signed_url", "is_opt_out", "twiml", "OPT_OUT_WORDS"]
+__all__ = ["SmsInput", "form_params", "signature_valid", "signed_url", "is_opt_in", "is_opt_out", "twiml",
+           "OPT_IN_WORDS", "OPT_OUT_WORDS"]

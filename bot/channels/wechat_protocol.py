@@ -281,7 +281,8 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
     event = getattr(message, "event", None) if msg_type == "event" else None
     msg_id = str(raw.get("MsgId") or "").strip()
     if msg_type != "event" and msg_id.isdigit():
-        dedup_key = f"{account}:msg:{msg_id}"
+        # MsgId is unique per sender, not per Official Account: two customers' messages may share one
+        dedup_key = f"{account}:msg:{openid}:{msg_id}"
         message_id = f"wx-{msg_id}"
     else:
         # events carry no MsgId (a template receipt names its message as MsgID)

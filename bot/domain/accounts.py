@@ -15,6 +15,7 @@ from typing import List, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import textnorm
 from bot.clock import local_today
 from bot.domain import tariffs
 from bot.domain.models import OPEN_TICKET_STATUSES, Account, Bill, Ticket
@@ -25,9 +26,12 @@ ACCOUNT_NO_RE = re.compile(r"^(\d{10}|\d{13})$")
 
 
 def normalize_account_no(raw: str) -> str:
-    """A 10- or 13-digit 户号 from what a customer typed; raises ValueError otherwise."""
-    digits = re.sub(r"[\s\-]", "", raw or "")
-    digits = digits.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    """A 10- or 13-digit 户号 from what a customer typed, in any grouping or digit width (``5100 0000 01``,
+    ``５１００-００００-０１``, bot/textnorm.py); raises ValueError otherwise."""
+    text = (raw or "").strip()
+    spans = textnorm.find_numbers(text)
+    whole = len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(text)
+    digits = spans[0].digits if whole else re.sub(r"[\s\-]", "", textnorm.to_halfwidth(text))
     if not ACCOUNT_NO_RE.match(digits):
         raise ValueError("户号应为10位或13位数字")
     return digits

@@ -21,21 +21,12 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.types import Text, TypeDecorator
 
+from bot import textnorm
 from bot.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-# phones and 18-character resident ID numbers inside free text (log lines, transcripts)
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])(\d{6})((?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2})(\d{3}[\dXx])(?![\dA-Za-z])")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _is_id_number(number: str) -> bool:
-    """A resident ID number's check digit (GB 11643) — tells it from other 18-digit numbers (WeChat MsgIds)."""
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == number[17].upper()
+PHONE_RE = textnorm.PHONE_RE
 
 
 class PiiKeyError(RuntimeError):
@@ -91,15 +82,9 @@ def cipher() -> Cipher:
 
 
 def normalize_phone(raw: str) -> str:
-    """Digits of a mainland mobile number without +86; raises ValueError when it is not one."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if not PHONE_RE.match(digits):
-        raise ValueError("not a mainland mobile number (11 digits starting with 1)")
-    return digits
+    """Digits of a mainland mobile number typed in any shape (``+86 139-1234-5678``, full-width,
+    grouped), without the country code; raises ValueError when it is not one (bot/textnorm.py)."""
+    return textnorm.normalize_phone(raw)
 
 
 def phone_hash(phone: str) -> str:
@@ -108,14 +93,17 @@ def phone_hash(phone: str) -> str:
 
 
 def mask_phone(phone: str | None) -> str:
-    """138****5678."""
+    """138****5678, whatever shape the number was typed in; a string that is no phone is all stars."""
     if not phone:
         return ""
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) >= 11:
+    try:
+        digits = textnorm.normalize_phone(phone)
+    except ValueError:
+        digits = re.sub(r"\D", "", textnorm.to_halfwidth(phone))
+        if len(digits) < 11:
+            return "*" * len(digits)
         digits = digits[-11:]
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
 
 
 def mask_name(name: str | None) -> str:
@@ -126,11 +114,9 @@ def mask_name(name: str | None) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Mask every phone number and resident ID number inside free text."""
-    text = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _ID_IN_TEXT.sub(
-        lambda m: f"{m.group(1)}********{m.group(3)}" if _is_id_number(m.group(0)) else m.group(0), text
-    )
+    """Mask every phone number and resident ID number inside free text, in any shape the customer
+    typed it (grouped, full-width, +86, Chinese digits — bot/textnorm.py finds them)."""
+    return textnorm.mask_numbers(text)
 
 
 class EncryptedText(TypeDecorator):

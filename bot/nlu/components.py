@@ -1,8 +1,10 @@
 """Rasa NLU components for Chinese customer text.
 
-* :class:`PowerTokenizer` — jieba with our power-domain dictionary; token texts are normalised
-  (half-width, lower case) and noise tokens (whitespace, punctuation, emoji) are dropped without
-  changing any offset. jieba is initialised when the model loads, not on the first message.
+* :class:`PowerTokenizer` — first normalises the message text itself (:func:`bot.nlu.normalize.for_model`:
+  half-width, simplified, emoticon codes, pleasantries, long messages, digit groups — same length, so
+  entity offsets stay valid), so every later component (regex entities, featurizers, CRF) sees the
+  same text; then jieba with our power-domain dictionary, token texts lower-cased, noise tokens
+  (whitespace, punctuation, emoji) dropped. jieba is initialised when the model loads.
 * :class:`PlaceExtractor` — a CRF that learns only the free-text ``address`` entity; the
   regex-shaped entities come from RegexEntityExtractor and are not duplicated here.
 """
@@ -10,20 +12,31 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Type
 
-from rasa.engine.graph import ExecutionContext
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_TYPE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.normalize import is_noise, to_halfwidth
+from bot.nlu.normalize import for_model, is_noise, is_unintelligible, to_halfwidth
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +95,23 @@ class PowerTokenizer(JiebaTokenizer):
         _warm_up_jieba()
         return component
 
+    @staticmethod
+    def _normalise(messages: List[Message]) -> None:
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and text and not text.startswith("/"):
+                message.set(TEXT, for_model(text))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Normalise each message's text (same length), then tokenize it."""
+        self._normalise(messages)
+        return super().process(messages)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Normalise the training examples' texts the same way, then tokenize them."""
+        self._normalise(training_data.training_examples)
+        return super().process_training_data(training_data)
+
     def tokenize(self, message: Message, attribute: str) -> List[Token]:
         import jieba
 
@@ -117,3 +147,47 @@ class PlaceExtractor(CRFEntityExtractor):
                 copy.set(ENTITIES, [e for e in message.get(ENTITIES) if e[ENTITY_ATTRIBUTE_TYPE] in wanted])
             examples.append(copy)
         return super().train(TrainingData(training_examples=examples))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class UnintelligibleClassifier(GraphComponent, IntentClassifier):
+    """Text with no known word is not understood, whatever the classifier guessed (issue 13, fault 9).
+
+    ``？？？``, ``啊啊啊啊``, ``asdfgh`` always become ``nlu_fallback`` (the dialogue asks to rephrase, with
+    examples, and hands over after two in a row); a message of only vague words (``那个东西咋整啊``)
+    does when the classifier took it for ``out_of_scope`` or was unsure. Out of scope stays for other
+    businesses (water, gas, phone bills), which have words of their own."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"unsure_below": 0.6}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> UnintelligibleClassifier:
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or text.startswith("/"):
+                continue
+            tokens = [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
+            unintelligible, certain = is_unintelligible(text, tokens)
+            if not unintelligible:
+                continue
+            guess = message.get(INTENT) or {}
+            unsure = guess.get(PREDICTED_CONFIDENCE_KEY, 0.0) < self.component_config["unsure_below"]
+            if certain or unsure or guess.get(INTENT_NAME_KEY) in ("out_of_scope", DEFAULT_NLU_FALLBACK_INTENT_NAME):
+                fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.data[INTENT] = fallback
+                message.data.setdefault(INTENT_RANKING_KEY, [])
+                message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
+        return messages

@@ -1,4 +1,4 @@
-"""Month expressions (上个月, 10月份, 2026年8月, 最近三个月, 今年 …) resolved to billing periods.
+"""Month expressions (上个月, 大上个月, 10月份, 2026年8月, 最近三个月, 最近仨月, 今年 …) resolved to billing periods.
 
 :func:`resolve_months` is the one function the dialogue uses to turn what a customer typed into
 concrete ``YYYY-MM`` periods relative to a given day. :data:`MONTH_PATTERN` is the matching regular
@@ -14,20 +14,20 @@ from typing import List
 
 from bot.nlu.normalize import to_halfwidth
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "仨": 3, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 _DIGIT = r"[0-9０-９]"
 _MONTH_NUM = r"(?:[1１][0-2０-２]|[0０]?[1-9１-９]|十[一二]?|[一二三四五六七八九])"
-_COUNT = r"(?:[0-9０-９]{1,2}|[一二两三四五六七八九十]{1,3})"
+_COUNT = r"(?:[0-9０-９]{1,2}|[一二两三四五六七八九十]{1,3}|[俩仨])"
 
 MONTH_PATTERN = (
     r"(?:(?:19|20)?" + _DIGIT + r"{2}|去|今|前)年" + _MONTH_NUM + r"月份?"
     r"|(?<![0-9０-９])(?:19|20)" + _DIGIT + r"{2}[./\-]" + _MONTH_NUM + r"(?![0-9０-９])"
-    r"|(?:最近|近|过去|前|这)" + _COUNT + r"个月|(?:最近|近|过去)(?:一|1)年"
+    r"|(?:最近|近|过去|前|这)" + _COUNT + r"个?月|(?:最近|近|过去)(?:一|1)年"
     r"|(?:最近|近|过去)半年|上半年|下半年"
-    r"|上上个?月|上个?月|这个?月|本月|当月|下个?月"
+    r"|(?:大上|上上)个?月|上个?月|这个?月|本月|当月|下个?月"
     r"|(?<![0-9０-９年])" + _MONTH_NUM + r"月份"
-    r"|(?<![0-9０-９年个])" + _MONTH_NUM + r"月(?![份0-9０-９号日])"
+    r"|(?<![0-9０-９年个])" + _MONTH_NUM + r"月(?![份号日]|[0-9０-９]{1,2}[号日]?(?![月0-9０-９]))"
     r"|今年|去年|前年"
 )
 _FULL = re.compile(rf"^(?:{MONTH_PATTERN})$")
@@ -62,6 +62,17 @@ def _last_n(today: date, n: int) -> List[str]:
     return [_back(today, k) for k in range(n, 0, -1)]
 
 
+def resolve_all(text: str, today: date) -> List[str] | None:
+    """Every billing period named in a customer's message, in the order named (``8月9月电费各是多少`` →
+    both months; ``最近仨月`` → three), without repeats; None when it names none."""
+    periods: List[str] = []
+    for match in re.finditer(MONTH_PATTERN, text or ""):
+        for period in resolve_months(match.group(0), today) or []:
+            if period not in periods:
+                periods.append(period)
+    return periods or None
+
+
 def resolve_months(expression: str | None, today: date) -> List[str] | None:
     """Billing periods (``YYYY-MM``, oldest first) meant by a month expression, or None.
 
@@ -78,7 +89,7 @@ def resolve_months(expression: str | None, today: date) -> List[str] | None:
         return [_back(today, 0)]
     if text in ("上个月", "上月"):
         return [_back(today, 1)]
-    if text in ("上上个月", "上上月"):
+    if text in ("上上个月", "上上月", "大上个月", "大上月"):
         return [_back(today, 2)]
     if text in ("下个月", "下月"):
         return [_back(today, -1)]
@@ -95,7 +106,7 @@ def resolve_months(expression: str | None, today: date) -> List[str] | None:
         return _last_n(today, 6)
     if text.endswith("年") and text[-2] in "一1":
         return _last_n(today, 12)
-    m = re.match(rf"^(?:最近|近|过去|前|这)({_COUNT})个月$", text)
+    m = re.match(rf"^(?:最近|近|过去|前|这)({_COUNT})个?月$", text)
     if m:
         n = cn_number(m.group(1))
         return _last_n(today, n) if n and 0 < n <= 36 else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Dict, List
+from typing import Dict, List, Literal
 
 from bot.nlu.months import MONTH_PATTERN
 
@@ -45,7 +45,7 @@ PATTERNS: Dict[str, List[str]] = {
 # Colloquial month words mapped to the form the month parser knows.
 SYNONYMS: Dict[str, List[str]] = {
     "上个月": ["上月"],
-    "上上个月": ["上上月"],
+    "上上个月": ["上上月", "大上个月", "大上月"],
     "这个月": ["这月", "本月", "当月"],
 }
 
@@ -55,6 +55,43 @@ COMPILED = {name: [re.compile(p) for p in patterns] for name, patterns in PATTER
 def find(entity: str, text: str) -> List[str]:
     """Every match of an entity's patterns in ``text`` (used by tests and diagnostics)."""
     return [m.group(0) for rx in COMPILED[entity] for m in rx.finditer(text)]
+
+
+# An urge (催办) is query_repair_progress plus this pattern: the ticket action records it on the ticket.
+_URGE = re.compile(
+    r"催(?:一下|一催|下|催|办|促)|(?:怎么|咋|为啥|为什么)还(?:没|不)(?:来|到|修|派|处理|好|来电)|还要等(?:多久|多长时间)"
+    r"|等了?(?:半天|好久|老半天|一上午|一下午|一晚上|[一二两三四五六七八九十俩几\d]+个?(?:多)?(?:小时|钟头))|人呢"
+    r"|(?:快点|赶紧|抓紧)(?:来|派|修|处理)|到底(?:啥时候|什么时候|几点)(?:来|到|修)"
+)
+# A personal-data request (查看 / 删除 what we keep about the customer, PIPL arts. 44-47) — its own
+# pattern on top of the contract's intents. 销户 (closing a power account) is business_application.
+_DELETE_DATA = re.compile(
+    r"(?:删除|删掉|删了|清除|注销|销毁|抹掉)(?:掉)?(?:我的?|俺的?)?(?:全部|所有)?(?:的)?(?:个人)?(?:信息|资料|数据|隐私)"
+    r"|(?:我的?|俺的?|个人)(?:信息|资料|数据|隐私)(?:给我|都|全)?(?:删除|删掉|删了|清除|注销)"
+)
+_VIEW_DATA = re.compile(
+    r"(?:我的|俺的)(?:个人)?(?:信息|资料|数据)|个人(?:信息|资料|数据|隐私)"
+    r"|(?:存|保存|收集|留)了我?(?:哪些|什么|啥)(?:个人)?(?:信息|资料|数据)"
+)
+
+PersonalDataRequest = Literal["view", "delete"]
+
+
+def is_urge(text: str | None) -> bool:
+    """Does the customer press for their repair (``催一下``, ``怎么还没来``, ``等了俩小时了``)? An urge is
+    classified query_repair_progress; this tells the ticket action to record it (催办)."""
+    return bool(_URGE.search(text or ""))
+
+
+def personal_data_request(text: str) -> PersonalDataRequest | None:
+    """``"delete"`` for ``删除我的个人信息``, ``"view"`` for ``我的信息`` / ``你们存了我哪些信息``, else None.
+    Closing the power account (``销户``) is not a personal-data request."""
+    text = text or ""
+    if _DELETE_DATA.search(text):
+        return "delete"
+    if _VIEW_DATA.search(text):
+        return "view"
+    return None
 
 
 def render_yaml() -> str:

@@ -1,6 +1,7 @@
 """Dialogue actions against the real database: a Chinese request in, a reply and the rows out."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -12,8 +13,11 @@ from actions.hazards import ActionHazardAdvice, ActionSubmitHazard
 from actions.outages import ActionPlannedOutage, ActionRepairProgress, ActionSubmitOutage, ValidateOutageForm
 from actions.services import ActionAcceptMeter, ActionSubmitCallback
 from actions.tariffs import ActionTariff
+from bot.clock import local_today
 from bot.db import session_scope
+from bot.domain import accounts
 from bot.domain.models import AuditEntry, Binding, Handoff, OutboundMessage, SatisfactionRating, Ticket
+from bot.nlu.months import resolve_all
 from tests.dialogue.conftest import Conversation, bind, last_code_sent_to
 
 CALLBACK = "13900009999"  # the number a customer gave in contact_form (made up)
@@ -100,6 +104,34 @@ def test_why_so_high_compares_with_last_month_and_last_year_and_names_the_tier(c
     bind(customer.sender_id, "5100000101")
     turn = customer.run(ActionQueryBill(), "为什么这个月电费这么高", "query_bill", {"month": "这个月"})
     assert "比上月" in turn.text and "阶梯第" in turn.text
+
+
+def test_colloquial_months_name_the_bills_meant(customer):
+    bind(customer.sender_id, "5100000101")
+    today = local_today()
+    before_last = customer.run(ActionQueryBill(), "大上个月的电费", "query_bill", {"month": "大上个月"})
+    assert before_last.text.count("电费") == 1 and _label(resolve_all("上上个月", today)[0]) in before_last.text
+    three = customer.run(ActionQueryBill(), "最近仨月电费", "query_bill")
+    assert three.text.count("元（用电") == 3 and "合计" in three.text
+    both = customer.run(ActionQueryBill(), "8月9月电费各是多少", "query_bill", {"month": "9月"})
+    assert all(_label(p) in both.text for p in resolve_all("8月9月", today))
+
+
+def test_what_was_paid_this_year_sums_only_paid_bills(customer):
+    bind(customer.sender_id, "5100000101")
+    turn = customer.run(ActionQueryBill(), "今年交了多少电费", "query_bill", {"month": "今年"})
+    with session_scope() as s:
+        account = accounts.get_by_no(s, "5100000101")
+        bills = accounts.bills_for(s, account, resolve_all("今年", local_today()))
+        paid = sum((b.amount for b in bills if b.paid_at is not None), Decimal(0))
+        unpaid = sum((b.amount for b in bills if b.paid_at is None), Decimal(0))
+    assert f"已交合计{paid:.2f}元" in turn.text
+    assert (f"另有{unpaid:.2f}元未交" in turn.text) == (unpaid > 0)
+
+
+def _label(period: str) -> str:
+    year, month = period.split("-")
+    return f"{year}年{int(month)}月"
 
 
 def test_several_months_of_usage(customer):
@@ -236,6 +268,13 @@ def test_planned_outages_by_place(customer):
     assert asked.slot("next_step") == "ask_place"
 
 
+def test_the_place_in_the_question_is_used_even_when_the_nlu_extracted_none(customer):
+    turn = customer.run(ActionPlannedOutage(), "王安镇今天停电吗", "query_planned_outage")
+    assert turn.slot("next_step") != "ask_place" and "配电变压器更换" in turn.text
+    remote = customer.run(ActionPlannedOutage(), "烟煤洞乡今天停电吗", "query_planned_outage")
+    assert remote.slot("next_step") != "ask_place" and "烟煤洞乡" in remote.text
+
+
 # ---------------------------------------------------------------- tariffs, services, agents
 
 def test_the_cost_of_300_kwh_with_the_breakdown(customer):
@@ -317,7 +356,7 @@ def test_two_misunderstandings_in_a_row_go_to_an_agent(customer):
     first = customer.run(ActionFallback(), "阿巴阿巴", "nlu_fallback")
     assert "没太明白" in first.text and count(Handoff) == 0
     second = customer.run(ActionFallback(), "呜啦啦", "nlu_fallback")
-    assert "转接人工客服" in second.text
+    assert "转接人工客服" in second.text and second.text.count("转接") == 1  # said once, not twice
     assert count(Handoff, Handoff.reason == "misunderstood") == 1
 
 

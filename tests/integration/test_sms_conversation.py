@@ -163,8 +163,10 @@ def test_a_whole_conversation_over_sms(bot, fake_twilio_api, records_db):
         assert asyncio.run(send_to_conversation(contact.sender_id, "人工客服回复", "agent")).status == "suppressed"
     assert fake.requests == before and fake.messages(to=e164) == []
 
-    # 4. a new message re-subscribes: the bot answers and SMS reach the number again
+    # 4. a new message is answered but turns nothing back on; only an explicit 订阅 re-subscribes
     assert "智能客服" in reply(bot, fake, phone, "你好")
+    assert contact_of(records_db, phone).active is False
+    assert reply(bot, fake, phone, "订阅") == messages.SMS_OPTED_IN
     assert contact_of(records_db, phone).active is True
     with this_process_on(records_db):
         sent = asyncio.run(twilio.send(phone, "您的工单已受理", purpose="notice"))

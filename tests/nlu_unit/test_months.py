@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.nlu.months import cn_number, resolve_months
+from bot.nlu.months import cn_number, resolve_all, resolve_months
 
 TODAY = date(2026, 11, 27)
 
@@ -56,3 +56,24 @@ def test_unknown_or_impossible_expressions_give_none(expression):
 @pytest.mark.parametrize("text, n", [("3", 3), ("十", 10), ("十二", 12), ("二十", 20), ("两", 2), ("三十六", 36)])
 def test_small_chinese_numbers(text, n):
     assert cn_number(text) == n
+
+
+@pytest.mark.parametrize(
+    "text, periods",
+    [
+        ("大上个月的电费", ["2026-09"]),
+        ("大上月电费", ["2026-09"]),
+        ("最近仨月电费", ["2026-08", "2026-09", "2026-10"]),
+        ("近俩月用电", ["2026-09", "2026-10"]),
+        ("最近三月电费", ["2026-08", "2026-09", "2026-10"]),
+        ("8月9月电费各是多少", ["2026-08", "2026-09"]),
+        ("8月、9月的电费", ["2026-08", "2026-09"]),
+        ("八月和九月份", ["2026-08", "2026-09"]),
+        ("上个月和上上个月比", ["2026-10", "2026-09"]),
+        ("今年交了多少电费", [f"2026-{m:02d}" for m in range(1, 12)]),
+        ("8月9号停电了", None),
+        ("查电费", None),
+    ],
+)
+def test_colloquial_months_in_a_message_resolve_to_every_period_named(text, periods):
+    assert resolve_all(text, TODAY) == periods

@@ -4,7 +4,7 @@
 import pytest
 
 from bot.config import ROOT
-from bot.nlu.patterns import find, render_yaml
+from bot.nlu.patterns import find, is_urge, personal_data_request, render_yaml
 
 
 def test_regex_training_file_is_generated_from_the_patterns():
@@ -44,3 +44,23 @@ def test_regex_training_file_is_generated_from_the_patterns():
 )
 def test_entities_in_glued_text(text, entity, found):
     assert find(entity, text) == found
+
+
+@pytest.mark.parametrize("text", ["催一下", "催一下师傅", "怎么还没来", "咋还不来修", "等了俩小时了人呢", "还要等多久啊",
+                                  "你们快点来修吧", "到底啥时候来", "师傅为啥还没到", "帮我催催"])
+def test_an_urge_is_recognised_for_the_ticket(text):
+    assert is_urge(text)
+
+
+@pytest.mark.parametrize("text", ["师傅什么时候到", "我家停电了", "查电费", "工单到哪一步了", "交电费"])
+def test_a_plain_progress_question_is_no_urge(text):
+    assert not is_urge(text)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("我的信息", "view"), ("你们存了我哪些信息", "view"), ("查看我的个人资料", "view"), ("个人信息怎么用的", "view"),
+    ("删除我的个人信息", "delete"), ("把我的资料删掉", "delete"), ("注销我的个人数据", "delete"), ("清除我的信息", "delete"),
+    ("销户", None), ("我要销户", None), ("查电费", None), ("户号信息不对", None),
+])
+def test_a_personal_data_request_is_its_own_pattern(text, kind):
+    assert personal_data_request(text) == kind

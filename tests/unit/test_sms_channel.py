@@ -18,7 +18,7 @@ from sanic import Sanic
 from sqlalchemy import select
 
 from bot import messages
-from bot.channels.sms import SmsInput
+from bot.channels.sms import SmsInput, is_opt_in, is_opt_out
 from bot.channels.sms_state import SmsState
 from bot.config import get_settings, load_settings
 from bot.domain import contacts, transcript
@@ -260,18 +260,44 @@ async def test_a_picture_without_text_is_an_unsupported_message(app_db, local_st
     assert transcript_of(app_db, sender_of(app_db))[0] == ("in", "customer", messages.SMS_MEDIA_PLACEHOLDER)
 
 
-async def test_opt_out_is_confirmed_once_and_ends_with_the_next_message(app_db, local_state):
+async def test_opt_out_is_confirmed_once_and_only_an_explicit_subscribe_ends_it(app_db, local_state):
     agent = StandInAgent()
     async with Server(agent, local_state) as server:
         assert await server.sms(" td ") == (200, [messages.SMS_OPTED_OUT])
         with app_db.session() as s:
             assert contacts.by_sender(s, sender_of(app_db)).active is False
+        # the customer wrote to us: answered, but the number stays opted out
         assert await server.sms("你好") == (200, ["您好，请选择：\n回复1 查电费\n回复2 报停电"])
-    assert agent.texts == ["你好"]  # the opt-out never reached the bot
+        with app_db.session() as s:
+            assert contacts.by_sender(s, sender_of(app_db)).active is False
+        assert await server.sms("订阅") == (200, [messages.SMS_OPTED_IN])
+    assert agent.texts == ["你好"]  # neither the opt-out nor the opt-in reached the bot
     with app_db.session() as s:
         assert contacts.by_sender(s, sender_of(app_db)).active is True
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("sms.%"))
                          .order_by(AuditEntry.id)).all() == ["sms.opt_out", "sms.opt_in"]
+
+
+@pytest.mark.parametrize("words", ["退订短信", "TD退订", "请帮我退订", "取消短信通知", "不要再给我发短信了", "stop please",
+                                   "ＳＴＯＰ！", "退订", "T D", "UNSUBSCRIBE", "别再给我发短信了"])
+def test_every_way_of_saying_stop_is_an_opt_out(words):
+    assert is_opt_out(words) and not is_opt_in(words)
+
+
+@pytest.mark.parametrize("text", ["你好", "我家停电了", "怎么退订峰谷电价以后电费会不会变高啊我想问问", "stopwatch", "取消",
+                                  "好的", "start", "订阅"])
+def test_other_messages_are_no_opt_out(text):
+    assert not is_opt_out(text)
+
+
+@pytest.mark.parametrize("words", ["订阅", "START", "start", "Start!", "恢复短信", "unstop"])
+def test_only_explicit_words_subscribe_again(words):
+    assert is_opt_in(words)
+
+
+@pytest.mark.parametrize("text", ["你好", "好的", "是的", "yes", "我家停电了"])
+def test_ordinary_messages_do_not_subscribe_again(text):
+    assert not is_opt_in(text)
 
 
 async def test_an_answer_later_than_the_budget_goes_by_rest_instead(app_db, local_state):

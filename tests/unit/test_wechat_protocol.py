@@ -311,3 +311,23 @@ def test_menu_file_is_valid_and_uses_domain_intents():
 def test_menu_limits_are_enforced(data, problem):
     with pytest.raises(MenuError, match=problem):
         parse_menu(data)
+
+
+def test_two_customers_whose_messages_share_a_msgid_are_two_messages():
+    # WeChat's MsgId is unique per sender only: the key is ToUserName + FromUserName + MsgId
+    first = parse_inbound(CLIENT.text(new_openid(), "我家停电了", msg_id=4242), MENU)
+    second = parse_inbound(CLIENT.text(new_openid(), "查电费", msg_id=4242), MENU)
+    assert first.dedup_key != second.dedup_key
+    retry = parse_inbound(CLIENT.text(first.openid, "我家停电了", msg_id=4242), MENU)
+    assert retry.dedup_key == first.dedup_key
+
+
+@pytest.mark.parametrize("stickers", ["[捂脸]", "[强][强]", "[OK]", "/::)", "/:strong", "[捂脸] /::) 😂"])
+def test_a_message_of_only_wechat_emoticons_gets_the_emoji_answer_and_never_reaches_the_bot(stickers):
+    inbound = parse_inbound(CLIENT.text(new_openid(), stickers, msg_id=31), MENU)
+    assert inbound.rasa_text is None and inbound.channel_reply == messages.WECHAT_EMPTY_TEXT
+
+
+def test_emoticon_codes_and_traditional_characters_are_gone_before_the_bot_reads_a_message():
+    inbound = parse_inbound(CLIENT.text(new_openid(), "上個月電費[捂脸]/:strong", msg_id=32), MENU)
+    assert inbound.rasa_text == "上个月电费"
