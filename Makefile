@@ -33,10 +33,11 @@ test: train tools
 	@$(VENV)/ruff check bot actions tests scripts
 	@$(VENV)/pytest -q
 
-## test-fast: the suite without Rasa servers and browsers (markers `rasa`, `browser`); a few minutes
+## test-fast: the suite without Rasa servers, browsers, the wheel build and .venv-tools (markers
+## `rasa`, `browser`, `wheel`, `tools`); a few minutes
 test-fast: setup
 	@$(VENV)/ruff check bot actions tests scripts
-	@$(VENV)/pytest -q -m "not rasa and not browser"
+	@$(VENV)/pytest -q -m "not rasa and not browser and not wheel and not tools"
 
 ## bench: speed and quality numbers, written to reports/bench.md
 bench: train

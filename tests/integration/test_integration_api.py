@@ -265,6 +265,7 @@ TOOLS_BIN = Path(__file__).resolve().parents[2] / ".venv-tools" / "bin"
 SCHEMATHESIS_SEED = "20261201"
 
 
+@pytest.mark.tools
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(api_bot, pg_records, tmp_path):
     """Schemathesis (from .venv-tools: it needs newer attrs/jsonschema than Rasa allows) generates valid and
     invalid calls for every operation of the OpenAPI document, with a fixed seed and 200 examples each."""
