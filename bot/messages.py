@@ -389,6 +389,7 @@ CONSOLE_UI = {
     "quality_recent": "最近的质检",
     "col_conversation": "会话",
     "col_closed_at": "结束时间",
+    "col_status": "状态",
 }
 CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
                               "business": "业扩报装组", "senior": "重点关爱组"}

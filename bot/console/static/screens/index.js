@@ -4,11 +4,15 @@
 import { Audit } from "./audit.js";
 import { Conversations } from "./conversations.js";
 import { Metrics } from "./metrics.js";
+import { Quality } from "./quality.js";
 import { Staff } from "./staff.js";
+import { Wall } from "./wall.js";
 
 export const SCREENS = [
   { id: "conversations", perm: "queue.view", title: "tab_conversations", component: Conversations, keepAlive: true, layout: "split" },
+  { id: "wall", perm: "conversation.view_all", title: "tab_wall", component: Wall },
   { id: "metrics", perm: "metrics.view", title: "tab_metrics", component: Metrics },
+  { id: "quality", perm: "quality.score", title: "tab_quality", component: Quality },
   { id: "audit", perm: "audit.view", title: "tab_audit", component: Audit },
   { id: "staff", perm: "staff.manage", title: "tab_staff", component: Staff },
 ];
