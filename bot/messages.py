@@ -77,6 +77,9 @@ CONSOLE_ERRORS = {
     "account_not_found": "没有这个户号",
     "bad_inspection": "巡检记录填写不完整",
     "bad_photo": "只能上传图片（JPEG/PNG/GIF/WebP，10MB以内）",
+    "not_closed": "只能抽检已结束的会话",
+    "already_scored": "该会话已质检过",
+    "bad_quality_items": "请对每个质检项给出合格或不合格",
 }
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
@@ -213,6 +216,8 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "ticket.status": "工单状态变更",
     "conversation.read": "查阅已结束会话",
     "ticket.callback_phone": "登记回电号码",
+    "quality.sample": "抽取质检样本",
+    "quality.score": "质检评分",
 }
 CONSOLE_AUDIT_OUTCOME_LABELS = {"ok": "成功", "denied": "拒绝", "error": "出错"}
 CONSOLE_AUDIT_TARGET_LABELS = {"account": "户号", "conversation": "会话", "staff": "人员", "ticket": "工单",
@@ -240,6 +245,11 @@ CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unk
     "presence": "状态",
     "auto_assign": "自动分配",
     "to": "转给",
+    "handoff": "会话编号",
+    "score": "质检得分",
+    "agent": "坐席",
+    "days": "天数",
+    "drawn": "抽取数量",
 }
 CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (channel/status of the outbox)
     "delivered": "已送达",
@@ -400,6 +410,35 @@ CONSOLE_UI = {
     "transferred": "会话已转接",
     "agent_choice": "{display_name}（{presence}，{load}/{max_chats}）",
     "key_customer_banner": "重点关爱客户：{reason}。请耐心、放慢语速，必要时主动回电。",
+    "tab_wall": "实时监控",
+    "wall_targets": "目标：等待不超过 {wait} 秒，首次响应不超过 {first} 秒",
+    "col_wait": "等待时长",
+    "col_first_response": "首次响应",
+    "responding": "未响应 {n} 秒",
+    "open_readonly": "查看",
+    "takeover": "强制接管",
+    "whisper_placeholder": "提示坐席（客户看不到）",
+    "whispered": "已提示坐席",
+    "taken_over": "已接管该会话",
+    "wall_empty": "当前没有等待或进行中的会话",
+    "col_first_response_p50": "首次响应中位数",
+    "col_handle_p50": "处理时长中位数",
+    "col_quality": "质检平均分",
+    "quality_n": "{score} 分（{n} 次）",
+    "tab_quality": "质量抽检",
+    "quality_draw": "抽取样本",
+    "quality_all_agents": "全部坐席",
+    "quality_size": "数量",
+    "quality_pass": "合格",
+    "quality_fail": "不合格",
+    "quality_comment": "说明",
+    "quality_save": "保存评分",
+    "quality_saved": "质检评分已保存：{score} 分",
+    "quality_none": "该期间没有待质检的已结束会话",
+    "quality_recent": "最近的质检",
+    "col_conversation": "会话",
+    "col_closed_at": "结束时间",
+    "col_status": "状态",
 }
 CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
                               "business": "业扩报装组", "senior": "重点关爱组"}

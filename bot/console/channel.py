@@ -442,6 +442,28 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def metrics(request: Request, p: Principal) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.metrics_view, p, {"days": request.args.get("days")}))
 
+    # ------------------------------------------------------------------------------ supervision
+
+    @bp.route("/api/wall", methods=["GET"])
+    @endpoint("conversation.view_all")
+    async def wall(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.wall_view, p))
+
+    @bp.route("/api/quality", methods=["GET"])
+    @endpoint("quality.score")
+    async def quality_checks(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.quality_checks, p))
+
+    @bp.route("/api/quality/sample", methods=["POST"])
+    @endpoint("quality.score", write=True)
+    async def quality_sample(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.quality_sample, p, _body(request)))
+
+    @bp.route("/api/conversations/<hid:int>/quality", methods=["POST"])
+    @endpoint("quality.score", write=True)
+    async def quality_score(request: Request, p: Principal, hid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.quality_score, p, hid, _body(request)), status=201)
+
     @bp.route("/api/staff", methods=["GET"])
     @endpoint("staff.manage")
     async def staff_list(request: Request, p: Principal) -> HTTPResponse:

@@ -30,6 +30,7 @@ from bot.domain import (
     metrics,
     routing,
     staff,
+    supervision,
     tickets,
     transcript,
 )
@@ -41,12 +42,14 @@ from bot.domain.models import (
     ConsoleNote,
     Contact,
     Handoff,
+    QualityScore,
     StaffUser,
     Ticket,
     TicketAttachment,
     TranscriptEntry,
 )
 from bot.domain.pii import mask_name, mask_phone, redact_text
+from bot.domain.rules import get_rules
 from bot.messaging.deliver import Delivery
 
 #: Record ids are INTEGER columns (32-bit in PostgreSQL): a larger number in a URL names no record.
@@ -628,6 +631,88 @@ def metrics_view(s: Session, p: Principal, args: Dict[str, str]) -> Dict[str, An
     except ValueError:
         raise ConsoleError(400, "bad_query") from None
     return metrics.report(s, since, until).as_dict()
+
+
+# -------------------------------------------------------------------------------------------- supervision
+
+
+def wall_view(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
+    """The supervisors' live wall: every waiting and active conversation with its wait and first-response
+    time against the targets of the service rules (``supervision:``), flagged when over."""
+    p.require("conversation.view_all")
+    now = now or utcnow()
+    targets = get_rules().supervision
+    lines = supervision.wall(s, targets, now)
+    return {
+        "targets": {"wait_s": targets.wait_target_seconds, "first_response_s": targets.first_response_target_seconds},
+        "conversations": [{**_handoff(s, line.handoff, now), "wait_s": line.wait_s, "wait_over": line.wait_over,
+                           "first_response_s": line.first_response_s, "responding_s": line.responding_s,
+                           "first_response_over": line.first_response_over} for line in lines],
+        "now": _iso(now),
+    }
+
+
+QUALITY_ERRORS = {"not_found": (404, "not_found"), "not_closed": (409, "not_closed"),
+                  "no_agent": (409, "not_closed"), "scored": (409, "already_scored"),
+                  "bad_items": (400, "bad_quality_items")}
+
+
+def _quality(q: QualityScore | None) -> Dict[str, Any] | None:
+    if q is None:
+        return None
+    return {"score": q.score, "items": q.items, "scorer": q.scorer, "at": _iso(q.created_at)}
+
+
+def _sampled(s: Session, h: Handoff, q: QualityScore | None, now: datetime) -> Dict[str, Any]:
+    return {**_handoff(s, h, now), "quality": _quality(q)}
+
+
+def quality_sample(s: Session, p: Principal, body: Dict[str, Any], now: datetime | None = None) -> Dict[str, Any]:
+    """Draw a random sample of conversations closed in the last ``days`` days (default 7), of one agent
+    (``agent``: username) or all, not yet checked; audited (``quality.sample``)."""
+    p.require("quality.score")
+    now = now or utcnow()
+    try:
+        since, until = metrics.period(query_int(body.get("days"), 7), now)
+    except ValueError:
+        raise ConsoleError(400, "bad_query") from None
+    agent = None
+    if body.get("agent"):
+        agent = s.scalar(select(StaffUser).where(StaffUser.username == str(body["agent"])))
+        if agent is None:
+            raise ConsoleError(404, "not_found")
+    rules = get_rules().supervision
+    size = max(1, min(50, query_int(body.get("size"), rules.sample_size)))
+    drawn = supervision.sample(s, since, until, size, agent=agent)
+    audit.record(s, p.actor, "quality.sample", "console", "quality", now=now, agent=agent.username if agent else None,
+                 days=(until - since).days, drawn=len(drawn))
+    return {"conversations": [_sampled(s, h, None, now) for h in drawn],
+            "checklist": dict(rules.quality_checklist)}
+
+
+def quality_checks(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
+    """The checklist and the latest quality checks (newest first), for the supervisors' screen."""
+    p.require("quality.score")
+    now = now or utcnow()
+    rows = s.scalars(select(QualityScore).order_by(QualityScore.id.desc()).limit(50)).all()
+    return {"checklist": dict(get_rules().supervision.quality_checklist),
+            "checks": [_sampled(s, s.get(Handoff, q.handoff_id), q, now) for q in rows]}
+
+
+def quality_score(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Score one closed conversation against the checklist: ``{"items": {code: {"passed": bool,
+    "comment": str}}}`` for every item. 400 on a missing or unknown item, 409 when already scored or
+    not closed."""
+    p.require("quality.score")
+    items = body.get("items")
+    if not isinstance(items, dict) or not all(isinstance(v, dict) for v in items.values()):
+        raise ConsoleError(400, "bad_quality_items")
+    try:
+        check = supervision.score(s, handoff_id, _user(s, p), items, list(get_rules().supervision.quality_checklist))
+    except supervision.QualityError as exc:
+        status, code = QUALITY_ERRORS[exc.reason]
+        raise ConsoleError(status, code) from None
+    return _quality(check) or {}
 
 
 def record_denied(s: Session, p: Principal, what: str, code: str) -> None:

@@ -2,7 +2,8 @@
 
 Four views of the same records, all computed from what the product already stores (no counters to
 drift out of step): the bot (conversations, how many it handled without an agent), the agents (wait
-for an agent, conversations taken, ratings per agent), tickets (opened by type, SLA met or missed) and
+for an agent, conversations taken, first-response and handle time, ratings and supervisors' quality
+scores per agent), tickets (opened by type, SLA met or missed) and
 customer satisfaction (1–5 ratings after tickets and agent conversations).
 
 A ticket's SLA counts as met when the commitment was kept before its deadline (``tickets.sla_kept``:
@@ -22,10 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import utcnow
+from bot.domain import supervision
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
     TICKET_TYPES,
     Handoff,
+    QualityScore,
     SatisfactionRating,
     StaffUser,
     Ticket,
@@ -44,6 +47,10 @@ class AgentLine:
     closed: int = 0
     ratings: int = 0
     average_rating: float | None = None
+    first_response_p50_s: float | None = None  # take-over → the agent's first message, median
+    handle_p50_s: float | None = None  # take-over → close or hand-back, median
+    quality_checks: int = 0
+    average_quality: float | None = None  # supervisors' checklist scores, percent
 
 
 @dataclass
@@ -134,11 +141,29 @@ def report(s: Session, since: datetime, until: datetime, now: datetime | None = 
             agents[staff_id] = AgentLine(user.username, user.display_name)
         return agents[staff_id]
 
+    first_responses: Dict[int, List[float]] = defaultdict(list)
+    handle_times: Dict[int, List[float]] = defaultdict(list)
     for h in handoffs:
         if h.owner_id is not None:
             line(h.owner_id).taken += 1
+            answered = supervision.first_response_at(s, h)
+            if answered is not None and h.taken_at is not None:
+                first_responses[h.owner_id].append((answered - h.taken_at).total_seconds())
             if h.status == "closed":
                 line(h.owner_id).closed += 1
+                if h.taken_at is not None and h.closed_at is not None:
+                    handle_times[h.owner_id].append((h.closed_at - h.taken_at).total_seconds())
+    for staff_id, agent in agents.items():
+        agent.first_response_p50_s = _percentile(first_responses[staff_id], 50)
+        agent.handle_p50_s = _percentile(handle_times[staff_id], 50)
+    checks = s.scalars(select(QualityScore).where(QualityScore.created_at.between(since, until))).all()
+    quality_by_agent: Dict[int, List[int]] = defaultdict(list)
+    for q in checks:
+        quality_by_agent[q.staff_id].append(q.score)
+    for staff_id, percents in quality_by_agent.items():
+        agent = line(staff_id)
+        agent.quality_checks = len(percents)
+        agent.average_quality = round(sum(percents) / len(percents), 1)
 
     ratings = s.scalars(select(SatisfactionRating).where(SatisfactionRating.created_at.between(since, until))).all()
     for r in ratings:

@@ -353,6 +353,22 @@ class OutboundMessage(Base):
     notice_id = Column(Integer, ForeignKey("notices.id"), nullable=True, index=True)
 
 
+class QualityScore(Base):
+    """A supervisor's quality check of one closed hand-over against the checklist of the service rules
+    (``supervision.quality_checklist``): each item passed or not, with a comment; ``score`` is the share
+    of items passed, in percent (0–100). One check per hand-over."""
+
+    __tablename__ = "quality_scores"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, unique=True)
+    staff_id = Column(Integer, ForeignKey("staff_users.id"), nullable=False, index=True)  # the agent checked
+    scorer = Column(String(60), nullable=False)  # staff:<username>
+    items = Column(JSON, nullable=False, default=dict)  # {code: {"passed": bool, "comment": str}}
+    score = Column(Integer, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class SatisfactionRating(Base):
     """A customer's 1–5 rating after a ticket or an agent conversation."""
 

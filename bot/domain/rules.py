@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -129,6 +129,16 @@ class ServiceContacts:
         return self.by_township.get(township or "", self.county)
 
 
+@dataclass(frozen=True)
+class Supervision:
+    """Targets of the supervisors' live wall (seconds) and the quality checklist (``code: label``)."""
+
+    wait_target_seconds: int = 120
+    first_response_target_seconds: int = 60
+    sample_size: int = 5
+    quality_checklist: Mapping[str, str] = field(default_factory=dict)
+
+
 _DEFAULT_CONTACTS = ServiceContacts("95598", ServicePoint("涞源县供电公司营业厅", "95598", "涞源县城关镇", "工作日"), {})
 
 
@@ -147,6 +157,7 @@ class Rules:
     contacts: ServiceContacts = _DEFAULT_CONTACTS
     # bill reminders go this many days before the due date (notices:)
     bill_reminder_days: int = 3
+    supervision: Supervision = Supervision()
 
 
 def _service_point(raw: Mapping[str, Any]) -> ServicePoint:
@@ -158,6 +169,18 @@ def _contacts(raw: Mapping[str, Any] | None) -> ServiceContacts:
         return _DEFAULT_CONTACTS
     return ServiceContacts(str(raw["hotline"]), _service_point(raw["county"]),
                            {t: _service_point(p) for t, p in (raw.get("townships") or {}).items()})
+
+
+def _supervision(raw: Mapping[str, Any] | None) -> Supervision:
+    """``supervision:`` of the rules; targets are whole seconds > 0, the checklist ``{code: label}``."""
+    if not raw:
+        return Supervision()
+    sup = Supervision(int(raw["wait_target_seconds"]), int(raw["first_response_target_seconds"]),
+                      int(raw.get("sample_size", 5)),
+                      {str(k): str(v) for k, v in (raw.get("quality_checklist") or {}).items()})
+    if min(sup.wait_target_seconds, sup.first_response_target_seconds, sup.sample_size) <= 0:
+        raise ValueError("service rules: supervision targets and sample_size must be > 0")
+    return sup
 
 
 def _d(value: Any) -> Decimal:
@@ -228,6 +251,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
         place_tries=int((raw.get("reports") or {}).get("place_tries", 2)),
         contacts=_contacts(raw.get("service_contacts")),
         bill_reminder_days=int(raw.get("notices", {}).get("bill_reminder_days", 3)),
+        supervision=_supervision(raw.get("supervision")),
     )
 
 

@@ -34,7 +34,8 @@ PERMISSIONS = {
               "conversation.close", "ticket.create", "ticket.update"},
     "supervisor": {"queue.view", "conversation.take", "conversation.reply", "conversation.handback",
                    "conversation.close", "ticket.create", "ticket.update", "conversation.view_all",
-                   "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view"},
+                   "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view",
+                   "quality.score"},
     "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
 }
 # The back office (issue 12): dispatchers (供电所/抢修班) work the ticket queue — status, crews, merges,

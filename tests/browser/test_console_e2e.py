@@ -391,3 +391,56 @@ def test_a_supervisor_whispers_to_the_agent_without_the_customer_seeing_it(bot, 
     finally:
         for p in pages:
             p.context.close()
+
+
+# ---------------------------------------------------------------------- supervision (issue 15)
+
+
+def test_a_supervisors_whisper_from_the_wall_and_quality_score_reach_the_agents_figures(bot, records_db, browser):  # noqa: F811
+    agent, supervisor = f"e2e_qa_{uuid.uuid4().hex[:6]}", f"e2e_qs_{uuid.uuid4().hex[:6]}"
+    with session_scope(records_db) as s:
+        staff.add(s, agent, "agent", PASSWORD, display_name="小钱")
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="孙班长")
+    hid, openid = simulator_customer(records_db, "电费怎么这么高")
+    pages = []
+    try:
+        for name in (agent, supervisor):
+            pages.append(browser.new_context(locale="zh-CN").new_page())
+            sign_in(pages[-1], bot.url, name)
+        working, watching = pages
+        watching.click("button[data-tab=wall]")
+        expect(watching.locator("#wall-targets")).to_contain_text("60 秒")
+        expect(watching.locator(f"#wall-{hid}")).to_contain_text("等待")
+        working.click(f"#take-{hid}")
+        expect(working.locator("#reply-form")).to_be_visible(timeout=15_000)
+        # on the wall the conversation is live and unanswered; the supervisor reads it and whispers
+        expect(watching.locator(f"#wall-{hid}")).to_contain_text("小钱", timeout=10_000)
+        expect(watching.locator(f"#wall-{hid} .first-response")).to_contain_text("未响应")
+        watching.click(f"#wall-open-{hid}")
+        expect(watching.locator("#wall-transcript")).to_contain_text("电费怎么这么高")
+        watching.fill("#wall-whisper-text", "先核对抄表读数再解释阶梯电价")
+        watching.click("#wall-whisper")
+        expect(working.locator("#notes .note.whisper")).to_contain_text("先核对抄表读数再解释阶梯电价", timeout=10_000)
+        assert not [t for t in simulator_sees(bot.url, openid) if "抄表读数" in t]
+        working.fill("#reply-text", "您好，我帮您核对一下本月读数")
+        working.click("#reply-send")
+        expect(watching.locator(f"#wall-{hid} .first-response")).not_to_contain_text("未响应", timeout=10_000)
+        working.click("#conv-close")
+        expect(working.locator("#conv-status")).to_have_text("已结束")
+
+        # the supervisor draws this agent's closed conversations and scores the one drawn
+        watching.click("button[data-tab=quality]")
+        watching.select_option("#quality-agent", agent)
+        watching.click("#quality-draw")
+        form = watching.locator(f"#quality-{hid}")
+        expect(form).to_contain_text("礼貌用语")
+        form.locator("tr[data-item=closing] input[data-pass=false]").check()
+        form.locator("tr[data-item=closing] .quality-comment").fill("未告知评价方式")
+        form.locator(".quality-save").click()
+        expect(watching.locator(f"#quality-recent tr[data-handoff='{hid}']")).to_contain_text("75")
+        watching.click("button[data-tab=metrics]")
+        expect(watching.locator("#metrics-agents")).to_contain_text(f"小钱（{agent}）")
+        expect(watching.locator("#metrics-agents")).to_contain_text("75")
+    finally:
+        for p in pages:
+            p.context.close()

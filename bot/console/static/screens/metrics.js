@@ -1,7 +1,7 @@
 // Service quality: the bot, the agents, tickets and satisfaction over a chosen period.
 import { html, useEffect, useState } from "../vendor/htm-preact-standalone.module.js";
 import { api } from "../api.js";
-import { choices, label, t } from "../labels.js";
+import { choices, duration, label, t } from "../labels.js";
 import { dateTime, flash } from "../ui.js";
 
 function pct(x) { return x === null || x === undefined ? t("none") : (x * 100).toFixed(1) + "%"; }
@@ -41,11 +41,13 @@ export function Metrics({ active }) {
     <div class="metric-tables">
       <div><h3>${t("m_agents")}</h3>
         <table class="grid">
-          <thead><tr>${["col_agent", "col_taken", "col_closed", "col_ratings", "col_avg_rating"].map((k) => html`<th>${t(k)}</th>`)}</tr></thead>
+          <thead><tr>${["col_agent", "col_taken", "col_closed", "col_first_response_p50", "col_handle_p50", "col_ratings", "col_avg_rating", "col_quality"].map((k) => html`<th>${t(k)}</th>`)}</tr></thead>
           <tbody id="metrics-agents">
             ${m && m.agents.length ? m.agents.map((a) => html`<tr><td>${t("agent_with_username", a)}</td><td>${a.taken}</td>
-              <td>${a.closed}</td><td>${a.ratings}</td><td>${num(a.average_rating)}</td></tr>`)
-              : html`<tr><td colspan="5" class="muted">${t("none_yet")}</td></tr>`}
+              <td>${a.closed}</td><td>${duration(a.first_response_p50_s)}</td><td>${duration(a.handle_p50_s)}</td>
+              <td>${a.ratings}</td><td>${num(a.average_rating)}</td>
+              <td class="quality">${a.quality_checks ? t("quality_n", { score: a.average_quality, n: a.quality_checks }) : t("none")}</td></tr>`)
+              : html`<tr><td colspan="8" class="muted">${t("none_yet")}</td></tr>`}
           </tbody></table></div>
       <div><h3>${t("m_tickets")}</h3>
         <table class="grid"><thead><tr><th>${t("col_type")}</th><th>${t("col_new")}</th></tr></thead>
