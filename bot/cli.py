@@ -10,6 +10,8 @@
     bot staff demo                   one demo user per role (embedded demo), passwords in var/demo-staff.txt
     bot wechat menu push [--dry-run] create the Official Account's menu from wechat_menu.yml (WECHAT_MENU_FILE)
     bot run                          the whole bot on embedded defaults (what `make run` calls)
+    bot backup DEST                  copy the whole database to the file DEST (pg_dump / SQLite backup API)
+    bot restore SRC                  replace the database with the backup in SRC (stop the bot first)
 
 Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
 """
@@ -197,6 +199,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return runner.run(rasa_port=args.port, actions_port=args.actions_port)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        dest = backup(get_settings().database_url, Path(args.dest))
+    except BackupError as exc:
+        _print(f"backup failed: {exc}")
+        return 1
+    _print(f"backup written to {dest} ({dest.stat().st_size} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        restore(get_settings().database_url, Path(args.src))
+    except BackupError as exc:
+        _print(f"restore failed: {exc}")
+        return 1
+    _print(f"database restored from {args.src}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="电力营销智能客服 — operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -243,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5005)
     p.add_argument("--actions-port", type=int, default=5055)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backup", help="copy the whole database to a file")
+    p.add_argument("dest")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    p.add_argument("src")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 
