@@ -152,6 +152,10 @@ class Settings:
     event_broker_url: str | None = None
     event_broker_queue: str = "powerbot_events"
     log_format: str = "text"  # text | json
+    # personal-data lifecycle (README, "Backups" and "Personal data"): days before transcripts, trackers and
+    # outbox bodies are pruned; days the audit log is kept (at least 183: Cybersecurity Law art. 21)
+    data_retention_days: int = 180
+    audit_retention_days: int = 365
 
     @property
     def is_sqlite(self) -> bool:
@@ -252,7 +256,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         event_broker_url=parsed("EVENT_BROKER_URL", lambda n, v: parse_url(n, v, ("amqp", "amqps")), None),
         event_broker_queue=get("EVENT_BROKER_QUEUE") or defaults.event_broker_queue,
         log_format=parsed("LOG_FORMAT", lambda n, v: parse_choice(n, v, ("text", "json")), defaults.log_format),
+        data_retention_days=parsed("DATA_RETENTION_DAYS", integer(1), defaults.data_retention_days),
+        audit_retention_days=parsed("AUDIT_RETENTION_DAYS", _audit_retention, defaults.audit_retention_days),
     )
+
+
+def _audit_retention(name: str, value: str) -> int:
+    """AUDIT_RETENTION_DAYS: at least 183 days — the Cybersecurity Law (网络安全法) art. 21 requires network
+    logs be kept no less than six months; a shorter value is refused, not raised silently."""
+    days = parse_int(name, value)
+    if days < 183:
+        raise ConfigError(f"{name}: the audit log must be kept at least 183 days (six months, Cybersecurity Law "
+                          f"art. 21), got {value!r}")
+    return days
 
 
 def _payment_url_template(value: str | None) -> str | None:
