@@ -60,9 +60,6 @@ from bot.domain.models import (
 )
 from bot.domain.pii import cipher
 
-#: at least six months (Cybersecurity Law art. 21): AUDIT_RETENTION_DAYS below this is refused
-MIN_AUDIT_RETENTION_DAYS = 183
-
 #: Rasa's SQL tracker store table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), as far as we touch it
 _tracker_events = Table(
     "events", MetaData(),

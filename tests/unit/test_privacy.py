@@ -9,6 +9,9 @@ their lookup hashes may appear. The account itself is the marketing system's rec
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -212,3 +215,27 @@ def test_prune_removes_transcripts_trackers_and_outbox_bodies_older_than_the_ret
     with db.session() as s:  # a second run finds nothing more
         again = privacy.prune(s, retention_days=180, now=now)
     assert (again.transcript, again.tracker_events, again.outbox_bodies) == (0, 0, 0)
+
+
+def _bot(db, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *argv], env={**os.environ, "DATABASE_URL": db.url},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_operator_commands_export_erase_and_prune(db, tmp_path):
+    with db.session() as s:
+        _customer_with_everything(s)
+    out = tmp_path / "customer.json"
+    exported = _bot(db, "export-customer", "--account", "5100000101", "--out", str(out))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert out.stat().st_mode & 0o077 == 0 and json.loads(out.read_text())["tickets"][0]["description"] == MARK
+    unconfirmed = _bot(db, "erase-customer", "--sender", f"wechat:{OPENID}")
+    assert (unconfirmed.returncode, unconfirmed.stdout.strip()) == (1, "refused: erasing cannot be undone; add --confirm")
+    erased = _bot(db, "erase-customer", "--sender", f"wechat:{OPENID}", "--confirm")
+    assert erased.returncode == 0 and erased.stdout.startswith("erased: "), erased.stdout + erased.stderr
+    assert _bot(db, "erase-customer", "--sender", f"wechat:{OPENID}", "--confirm").returncode == 1  # gone
+    pruned = _bot(db, "prune")
+    assert pruned.returncode == 0 and "older than 180 days" in pruned.stdout, pruned.stdout + pruned.stderr
+    too_short = subprocess.run([sys.executable, "-m", "bot.cli", "prune"], capture_output=True, text=True,
+                               env={**os.environ, "DATABASE_URL": db.url, "AUDIT_RETENTION_DAYS": "90"}, timeout=120)
+    assert too_short.returncode == 2 and "AUDIT_RETENTION_DAYS" in too_short.stderr
