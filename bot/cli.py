@@ -11,6 +11,11 @@
     bot wechat menu push [--dry-run] create the Official Account's menu from wechat_menu.yml (WECHAT_MENU_FILE)
     bot run                          the whole bot on embedded defaults (what `make run` calls)
     bot worker [--workers N]         the background worker: notices, reminders, escalation scan (Huey consumer)
+    bot backup DEST                  copy the whole database to the file DEST (pg_dump / SQLite backup API)
+    bot restore SRC                  replace the database with the backup in SRC (stop the bot first)
+    bot export-customer (--account NO | --sender ID) [--out FILE]   what we hold about a customer (JSON)
+    bot erase-customer (--account NO | --sender ID) --confirm       erase a customer's personal data
+    bot prune                        delete transcripts, trackers, outbox bodies older than DATA_RETENTION_DAYS
 
 Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
 """
@@ -202,6 +207,92 @@ def cmd_run(args: argparse.Namespace) -> int:
     return runner.run(rasa_port=args.port, actions_port=args.actions_port)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        dest = backup(get_settings().database_url, Path(args.dest))
+    except BackupError as exc:
+        _print(f"backup failed: {exc}")
+        return 1
+    _print(f"backup written to {dest} ({dest.stat().st_size} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        restore(get_settings().database_url, Path(args.src))
+    except BackupError as exc:
+        _print(f"restore failed: {exc}")
+        return 1
+    _print(f"database restored from {args.src}")
+    return 0
+
+
+def _customer_args(p: argparse.ArgumentParser) -> None:
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account", help="the account number (户号): every channel identity bound to it")
+    who.add_argument("--sender", help="a conversation's sender id, e.g. wechat:<openid>")
+
+
+def cmd_export_customer(args: argparse.Namespace) -> int:
+    """Write what we hold about one customer as JSON (PIPL art. 45) to --out (0600) or standard output."""
+    import json
+
+    from bot.domain import privacy
+
+    with session_scope() as s:
+        try:
+            customer = privacy.find(s, account_no=args.account, sender_id=args.sender)
+        except privacy.CustomerNotFound as exc:
+            _print(f"refused: {exc}")
+            return 1
+        data = privacy.export(s, customer, actor="cli:export-customer")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.out:
+        out = Path(args.out)
+        out.unlink(missing_ok=True)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        _print(f"customer data written to {out}")
+    else:
+        _print(text)
+    return 0
+
+
+def cmd_erase_customer(args: argparse.Namespace) -> int:
+    """Erase one customer's personal data (PIPL art. 47); refused without --confirm."""
+    from bot.domain import privacy
+
+    if not args.confirm:
+        _print("refused: erasing cannot be undone; add --confirm")
+        return 1
+    with session_scope() as s:
+        try:
+            customer = privacy.find(s, account_no=args.account, sender_id=args.sender)
+        except privacy.CustomerNotFound as exc:
+            _print(f"refused: {exc}")
+            return 1
+        counts = privacy.erase(s, customer, actor="cli:erase-customer")
+    _print("erased: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    return 0
+
+
+def cmd_prune(_args: argparse.Namespace) -> int:
+    """Apply DATA_RETENTION_DAYS (run daily)."""
+    from bot.domain import privacy
+
+    days = get_settings().data_retention_days
+    with session_scope() as s:
+        result = privacy.prune(s, days)
+    _print(f"pruned data older than {days} days: transcript {result.transcript}, tracker events "
+           f"{result.tracker_events}, outbox bodies {result.outbox_bodies} (the audit log is kept)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="电力营销智能客服 — operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -252,6 +343,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5005)
     p.add_argument("--actions-port", type=int, default=5055)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backup", help="copy the whole database to a file")
+    p.add_argument("dest")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    p.add_argument("src")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("export-customer", help="what we hold about a customer, as JSON (PIPL art. 45)")
+    _customer_args(p)
+    p.add_argument("--out", help="write to this file (0600) instead of standard output")
+    p.set_defaults(func=cmd_export_customer)
+    p = sub.add_parser("erase-customer", help="erase a customer's personal data (PIPL art. 47)")
+    _customer_args(p)
+    p.add_argument("--confirm", action="store_true", help="required: erasing cannot be undone")
+    p.set_defaults(func=cmd_erase_customer)
+    sub.add_parser("prune", help="apply DATA_RETENTION_DAYS (run daily)").set_defaults(func=cmd_prune)
     return parser
 
 

@@ -194,6 +194,10 @@ class Settings:
     notice_rate_sms: float = 10.0  # SMS per second to Twilio for notices (per worker)
     notice_concurrency: int = 8
     notice_claim_timeout_s: float = 120.0
+    # personal-data lifecycle (README, "Backups" and "Personal data"): days before transcripts, trackers and
+    # outbox bodies are pruned; days the audit log is kept (at least 183: Cybersecurity Law art. 21)
+    data_retention_days: int = 180
+    audit_retention_days: int = 365
 
     @property
     def is_sqlite(self) -> bool:
@@ -303,7 +307,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         notice_rate_sms=parsed("NOTICE_RATE_SMS", number(0.001), defaults.notice_rate_sms),
         notice_concurrency=parsed("NOTICE_CONCURRENCY", integer(1), defaults.notice_concurrency),
         notice_claim_timeout_s=parsed("NOTICE_CLAIM_TIMEOUT_S", number(1), defaults.notice_claim_timeout_s),
+        data_retention_days=parsed("DATA_RETENTION_DAYS", integer(1), defaults.data_retention_days),
+        audit_retention_days=parsed("AUDIT_RETENTION_DAYS", _audit_retention, defaults.audit_retention_days),
     )
+
+
+def _audit_retention(name: str, value: str) -> int:
+    """AUDIT_RETENTION_DAYS: at least 183 days — the Cybersecurity Law (网络安全法) art. 21 requires network
+    logs be kept no less than six months; a shorter value is refused, not raised silently."""
+    days = parse_int(name, value)
+    if days < 183:
+        raise ConfigError(f"{name}: the audit log must be kept at least 183 days (six months, Cybersecurity Law "
+                          f"art. 21), got {value!r}")
+    return days
 
 
 def _payment_url_template(value: str | None) -> str | None:

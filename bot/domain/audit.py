@@ -2,6 +2,11 @@
 
 Rows are only ever inserted; database triggers (see the initial migration) refuse UPDATE and DELETE
 on ``audit_log`` in SQLite and PostgreSQL alike, so not even a bug in our code can rewrite history.
+
+Because entries outlive the customers they mention (kept at least six months, Cybersecurity Law art. 21,
+also after an erasure under the Personal Information Protection Law art. 47), they hold no personal
+data in clear: a customer's conversation id (``wechat:<openid>``) is written as a keyed pseudonym
+(:func:`subject`), the same for every entry of that customer and different from every lookup hash.
 """
 
 from __future__ import annotations
@@ -14,6 +19,21 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.domain.models import AuditEntry
+from bot.domain.pii import cipher
+
+#: target types whose ``target_id`` is a customer's conversation id (pseudonymised on write)
+_CUSTOMER_TARGETS = ("conversation", "contact")
+
+
+def subject(sender_id: str) -> str:
+    """The audit log's pseudonym of a customer's conversation id: ``c-`` + 24 hex digits of a keyed hash
+    (a reviewer holding the id finds its entries by computing it; the log alone reveals no openid)."""
+    return "c-" + cipher().lookup_hash("audit-subject:" + sender_id)[:24]
+
+
+def customer_actor(sender_id: str) -> str:
+    """The ``actor`` of an entry a customer caused: ``customer:c-…``."""
+    return "customer:" + subject(sender_id)
 
 
 def record(
@@ -26,7 +46,13 @@ def record(
     now: datetime | None = None,
     **detail: Any,
 ) -> AuditEntry:
-    """Append one entry. ``detail`` must not hold personal data in clear (mask it first)."""
+    """Append one entry. ``detail`` must not hold personal data in clear (mask it first); a customer's
+    conversation id in ``actor`` (``customer:<sender_id>``) or in ``target_id`` of a conversation or
+    contact is replaced by its pseudonym here."""
+    if actor.startswith("customer:") and not actor.startswith("customer:c-"):
+        actor = customer_actor(actor.removeprefix("customer:"))
+    if target_type in _CUSTOMER_TARGETS and target_id and not str(target_id).startswith("c-"):
+        target_id = subject(str(target_id))
     entry = AuditEntry(
         at=now or utcnow(),
         actor=actor,

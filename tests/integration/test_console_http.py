@@ -153,7 +153,7 @@ def handoff_row(db_url: str, handoff_id: int) -> HandoffState:
 
 def audit_of(db_url: str, target_id: str) -> List[Tuple[str, str]]:
     with session_scope(db_url) as s:
-        return [(e.actor, e.action) for e in reversed(audit.entries(s, limit=1000)) if e.target_id == target_id]
+        return [(e.actor, e.action) for e in reversed(audit.entries(s, limit=1000)) if e.target_id in (target_id, audit.subject(target_id))]
 
 
 # ----------------------------------------------------------------------------------- sign-in

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
+from bot.domain import audit
 from bot.domain.models import AuditEntry, Binding
 
 pytestmark = pytest.mark.rasa  # talks to a running Rasa server or runs Rasa with the trained model
@@ -26,7 +27,7 @@ def say(bot, sender, text):
 def audits(records_db, sender, action, outcome="denied"):
     with session_scope(records_db) as s:
         return s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor == f"customer:rest:{sender}", AuditEntry.action == action,
+            AuditEntry.actor == audit.customer_actor(f"rest:{sender}"), AuditEntry.action == action,
             AuditEntry.outcome == outcome))
 
 

@@ -41,3 +41,15 @@ def test_truncate_is_refused_on_postgresql(db):
     with pytest.raises(DatabaseError, match="append-only"):
         with db.session() as s:
             s.execute(text("TRUNCATE audit_log"))
+
+
+def test_a_customers_conversation_id_is_written_as_a_pseudonym_never_in_clear(db):
+    sender = "wechat:oWxAuditOpenid0001"
+    with db.session() as s:
+        audit.record(s, f"customer:{sender}", "handoff.request", "conversation", sender)
+        audit.record(s, "staff:a", "conversation.take", "conversation", sender)
+    with db.session() as s:
+        entries = audit.entries(s)
+        assert {e.target_id for e in entries} == {audit.subject(sender)}
+        assert entries[1].actor == audit.customer_actor(sender)
+        assert all("oWxAuditOpenid0001" not in f"{e.actor}{e.target_id}{e.detail}" for e in entries)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import utcnow
-from bot.domain import bindings
+from bot.domain import audit, bindings
 from bot.domain.bindings import BindingError
 from bot.domain.models import AuditEntry, Binding, Contact
 from tests.factories import PHONE_A, make_account, make_contact
@@ -126,7 +126,7 @@ def test_authorize_refuses_and_audits_an_account_that_is_not_bound(db):
             bindings.authorize(s, contact, "5100000101")
         assert err.value.reason == "not_bound"
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "account.access"))
-        assert (entry.outcome, entry.target_id, entry.actor) == ("denied", "5100000101", f"customer:{contact.sender_id}")
+        assert (entry.outcome, entry.target_id, entry.actor) == ("denied", "5100000101", audit.customer_actor(contact.sender_id))
 
 
 def test_unbind_removes_access(db):

@@ -81,3 +81,17 @@ def test_structured_values_are_normalised():
                               "PUBLIC_BASE_URL": "https://bot.example.invalid/"})
     assert (settings.tracker_store, settings.log_level) == ("sql", "DEBUG")
     assert settings.public_base_url == "https://bot.example.invalid"
+
+
+@pytest.mark.parametrize("days", ["182", "90", "0"])
+def test_an_audit_retention_shorter_than_six_months_is_refused(days):
+    with pytest.raises(ConfigError, match="^AUDIT_RETENTION_DAYS: the audit log must be kept at least 183 days"):
+        load_settings({"AUDIT_RETENTION_DAYS": days})
+
+
+def test_retention_defaults_to_180_days_of_data_and_a_year_of_audit_log():
+    assert (load_settings({}).data_retention_days, load_settings({}).audit_retention_days) == (180, 365)
+    settings = load_settings({"DATA_RETENTION_DAYS": "30", "AUDIT_RETENTION_DAYS": "183"})
+    assert (settings.data_retention_days, settings.audit_retention_days) == (30, 183)
+    with pytest.raises(ConfigError, match="^DATA_RETENTION_DAYS: "):
+        load_settings({"DATA_RETENTION_DAYS": "0"})

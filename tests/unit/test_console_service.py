@@ -272,7 +272,7 @@ def test_an_agent_reads_only_the_time_window_of_hand_overs_they_handled(world):
     with db.session() as s:  # every read of the ended hand-over is audited, whoever read it
         reads = audit.entries(s, action="conversation.read")
         assert sorted(e.actor for e in reads) == ["staff:a1", "staff:a1", "staff:sup", "staff:sup"]
-        assert {(e.target_id, e.detail["handoff"]) for e in reads} == {(SENDER, p["handoff"])}
+        assert {(e.target_id, e.detail["handoff"]) for e in reads} == {(audit.subject(SENDER), p["handoff"])}
 
 
 # ------------------------------------------------------------------------- faults found in use (issue 15)
