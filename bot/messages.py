@@ -58,6 +58,7 @@ CONSOLE_ERRORS = {
     "self": "不能停用自己的账号",
     "bad_presence": "坐席状态不正确",
     "bad_note": "备注类型不正确",
+    "bad_search": "请输入工单号、户号或手机号（如139****5678，或后4位）",
     "note_required": "转接时请写明转接说明",
     "bad_target": "请选择要转给的坐席或业务组",
     "login_throttled": "尝试次数过多，请稍后再试",
@@ -162,6 +163,9 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "ticket.description": "更正工单内容",
     "ticket.attach": "工单添加附件",
     "ticket.status": "工单状态变更",
+    "conversation.read": "查看已结束会话",
+    "conversation.search": "搜索历史会话",
+    "ticket.callback_phone": "登记回电号码",
 }
 CONSOLE_AUDIT_OUTCOME_LABELS = {"ok": "成功", "denied": "拒绝", "error": "出错"}
 CONSOLE_AUDIT_TARGET_LABELS = {"account": "户号", "conversation": "会话", "staff": "人员", "ticket": "工单",
@@ -189,7 +193,11 @@ CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unk
     "presence": "状态",
     "auto_assign": "自动分配",
     "to": "转给",
+    "hits": "结果数",
+    "handoff": "会话编号",
 }
+CONSOLE_SEARCH_KIND_LABELS = {"ticket_no": "工单号", "account_no": "户号", "masked_phone": "手机号",
+                              "phone_tail": "手机号后4位"}
 CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (channel/status of the outbox)
     "delivered": "已送达",
     "sent": "已发出",
@@ -202,6 +210,11 @@ CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (chann
 CONSOLE_DELIVERY_PROBLEM = "消息已记录，但未能通过{channel}送达客户：{status}"
 CONSOLE_DELIVERY_PROBLEM_NO_CHANNEL = "消息已记录，但未能送达客户：{status}（该渠道无法主动发送）"
 CONSOLE_UI = {
+    "search_placeholder": "工单号 / 户号 / 手机号（139****5678 或后4位）",
+    "search_results": "搜索结果",
+    "search_none": "没有找到您可查看的会话",
+    "search_clear": "清除",
+    "read_only": "只读查看",
     "page_title": "坐席工作台",
     "app_title": "国网涞源县供电公司 · 坐席工作台",
     "logout": "退出",

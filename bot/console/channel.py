@@ -328,6 +328,11 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def canned_replies(request: Request, p: Principal) -> HTTPResponse:
         return response.json({"replies": await in_thread(canned.load, get_settings().console_canned_replies_file)})
 
+    @bp.route("/api/conversations/search", methods=["GET"])
+    @endpoint("queue.view")
+    async def search_conversations(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.search_view, p, request.args.get("q", "")))
+
     @bp.route("/api/conversations/<hid:int>", methods=["GET"])
     @endpoint("queue.view")
     async def conversation(request: Request, p: Principal, hid: int) -> HTTPResponse:

@@ -20,7 +20,19 @@ from bot.clock import to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
-from bot.domain import accounts, audit, bindings, contacts, handoffs, metrics, routing, staff, tickets, transcript
+from bot.domain import (
+    accounts,
+    audit,
+    bindings,
+    contacts,
+    conversation_search,
+    handoffs,
+    metrics,
+    routing,
+    staff,
+    tickets,
+    transcript,
+)
 from bot.domain.handoffs import HandoffError, ReadScope
 from bot.domain.models import (
     TICKET_STATUSES,
@@ -337,6 +349,19 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "transcript": [_entry(e) for e in entries],
         "notes": [_note(n) for n in handoffs.notes(s, handoff)],
     }
+
+
+def search_view(s: Session, p: Principal, query: Any, now: datetime | None = None) -> Dict[str, Any]:
+    """Past (and open) conversations found by ticket number, 户号 or masked phone, only those ``p``
+    may read (:func:`bot.domain.handoffs.may_read`); audited. ``ConsoleError`` 400 ``bad_search`` for
+    a key of no accepted form."""
+    p.require("queue.view")
+    now = now or utcnow()
+    try:
+        found = conversation_search.search(s, str(query or "")[:40], _user(s, p), now=now)
+    except conversation_search.SearchError:
+        raise ConsoleError(400, "bad_search") from None
+    return {"results": [_handoff(s, h, now) for h in found]}
 
 
 def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -> Dict[str, Any]:

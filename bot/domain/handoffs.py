@@ -219,6 +219,15 @@ def _segment_start(s: Session, handoff: Handoff) -> datetime | None:
     )
 
 
+def may_read(handoff: Handoff, reader: StaffUser) -> bool:
+    """Whether ``reader`` may open ``handoff`` at all (the first half of :func:`read_scope`): those
+    with ``conversation.view_all`` every one, those who see the queue a waiting one, anyone else only
+    the hand-overs they handled (own)."""
+    sees_all = has_permission(reader, "conversation.view_all")
+    queue_view = handoff.status == "waiting" and has_permission(reader, "queue.view")
+    return sees_all or queue_view or handoff.owner_id == reader.id
+
+
 def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | None = None) -> ReadScope:
     """May ``reader`` read hand-over ``handoff_id``, and which part of it?
 
@@ -235,10 +244,9 @@ def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | N
     handoff = s.get(Handoff, handoff_id)
     if handoff is None:
         raise HandoffError("not_found")
-    sees_all = has_permission(reader, "conversation.view_all")
-    queue_view = handoff.status == "waiting" and has_permission(reader, "queue.view")
-    if not (sees_all or queue_view or handoff.owner_id == reader.id):
+    if not may_read(handoff, reader):
         raise HandoffError("not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    sees_all = has_permission(reader, "conversation.view_all")
     ended = handoff.status == "closed"
     if ended:
         audit.record(s, f"staff:{reader.username}", "conversation.read", "conversation", handoff.sender_id,
