@@ -377,6 +377,7 @@ function Conversation({ id, onChanged }) {
           <span id="conv-channel" class="tag">${label("channel", h.channel)}</span>
           <span id="conv-status" class="tag">${label("handoff_status", live.status)}</span>
           <span id="conv-owner">${live.owner ? t("owner_is", { owner: live.owner }) : ""}</span>
+          ${live.status === "closed" ? html`<span id="conv-readonly" class="tag">${t("read_only")}</span>` : null}
         </div>
         <div class="conv-actions">
           ${live.status === "waiting" && can("conversation.take") ? html`<button id="conv-take" onClick=${take}>${t("take")}</button>` : null}
@@ -410,6 +411,34 @@ function Conversation({ id, onChanged }) {
       </div>
       <${RevealDialog} ask=${ask} onDone=${reveal} />
     </main>`;
+}
+
+/** Search of past conversations by ticket number, 户号 or masked phone; the server decides which
+ * hand-overs this user may see (and audits every search). A hit opens the conversation read-only. */
+function Search({ current, onOpen, onTake }) {
+  const [query, setQuery] = useState("");
+  const [results, setResults] = useState(null);
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const q = query.trim();
+    if (!q) return;
+    try { setResults((await api("GET", `/conversations/search?q=${encodeURIComponent(q)}`)).results); }
+    catch (e) { flash(e.message, true); }
+  };
+  return html`
+    <form id="search-form" class="search line" onSubmit=${submit}>
+      <input id="search-query" type="search" maxlength="40" placeholder=${t("search_placeholder")} value=${query}
+        onInput=${(ev) => setQuery(ev.target.value)} />
+      <button id="search-submit" type="submit">${t("search")}</button>
+      ${results !== null ? html`<button id="search-clear" type="button" class="link"
+        onClick=${() => { setResults(null); setQuery(""); }}>${t("search_clear")}</button>` : null}
+    </form>
+    ${results !== null ? html`
+      <h2 id="search-title">${t("search_results")} <span class="count">${results.length}</span></h2>
+      <ul id="search-results" class="items ended">
+        ${results.length ? results.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${onOpen} onTake=${onTake} />`)
+          : html`<li class="muted" id="search-none">${t("search_none")}</li>`}
+      </ul>` : null}`;
 }
 
 function Routing() {
@@ -464,6 +493,7 @@ export function Conversations() {
   return html`
     <aside class="queue">
       ${can("conversation.take") ? html`<${Routing} />` : null}
+      <${Search} current=${current} onOpen=${setCurrent} onTake=${take} />
       <h2>${t("waiting_title")} <span id="waiting-count" class="count">${queue.waiting.length}</span></h2>
       <ul id="queue-waiting" class="items">
         ${queue.waiting.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}
