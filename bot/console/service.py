@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from bot.domain import (
     accounts,
     audit,
     bindings,
+    canned_replies,
     contacts,
     conversation_search,
     handoffs,
@@ -38,6 +39,7 @@ from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    CannedReply,
     ConsoleNote,
     Contact,
     Handoff,
@@ -362,6 +364,61 @@ def search_view(s: Session, p: Principal, query: Any, now: datetime | None = Non
     except conversation_search.SearchError:
         raise ConsoleError(400, "bad_search") from None
     return {"results": [_handoff(s, h, now) for h in found]}
+
+
+# ------------------------------------------------------------------------------------ canned replies
+
+
+def _canned(r: CannedReply) -> Dict[str, Any]:
+    return {"id": r.id, "title": r.title, "text": r.text, "updated_by": r.updated_by, "updated_at": _iso(r.updated_at)}
+
+
+def canned_list(s: Session, p: Principal, seed_from: List[Dict[str, str]]) -> Dict[str, Any]:
+    """The canned replies (as written, variables unfilled); the file's entries ``seed_from`` are added
+    first if nobody ever managed the replies (:func:`bot.domain.canned_replies.seed`)."""
+    if not (p.can("conversation.reply") or p.can("canned.manage")):
+        raise ConsoleError(403, "forbidden", permission="conversation.reply")
+    if not s.scalar(select(CannedReply.id).limit(1)):
+        canned_replies.seed(s, seed_from)
+    return {"replies": [_canned(r) for r in canned_replies.all_replies(s)]}
+
+
+def _canned_error(exc: canned_replies.CannedReplyError) -> ConsoleError:
+    return ConsoleError(404 if exc.reason == "not_found" else 400, "canned_" + exc.reason)
+
+
+def canned_save(s: Session, p: Principal, reply_id: int | None, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Add (``reply_id`` None) or change a canned reply: ``{"title", "text"}``; supervisors only."""
+    p.require("canned.manage")
+    try:
+        if reply_id is None:
+            reply = canned_replies.add(s, p.actor, body.get("title"), body.get("text"))
+        else:
+            reply = canned_replies.edit(s, p.actor, reply_id, body.get("title"), body.get("text"))
+    except canned_replies.CannedReplyError as exc:
+        raise _canned_error(exc) from None
+    return _canned(reply)
+
+
+def canned_delete(s: Session, p: Principal, reply_id: int) -> Dict[str, Any]:
+    p.require("canned.manage")
+    try:
+        canned_replies.delete(s, p.actor, reply_id)
+    except canned_replies.CannedReplyError as exc:
+        raise _canned_error(exc) from None
+    return {"deleted": reply_id}
+
+
+def canned_fill(s: Session, p: Principal, handoff_id: int, reply_id: int) -> Dict[str, Any]:
+    """A canned reply's text filled in for the agent's own conversation (``{"text", "missing"}``;
+    ``missing``: the variables left as written)."""
+    conv = owned(s, p, handoff_id, "conversation.reply")
+    reply = s.get(CannedReply, reply_id)
+    if reply is None:
+        raise ConsoleError(404, "canned_not_found")
+    handoff = s.get(Handoff, conv.handoff_id)
+    filled = canned_replies.fill(s, reply.text, _contact(s, handoff) if handoff else None)
+    return {"text": filled.text, "missing": filled.missing}
 
 
 def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -> Dict[str, Any]:

@@ -34,7 +34,8 @@ PERMISSIONS = {
               "conversation.close", "ticket.create", "ticket.update"},
     "supervisor": {"queue.view", "conversation.take", "conversation.reply", "conversation.handback",
                    "conversation.close", "ticket.create", "ticket.update", "conversation.view_all",
-                   "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view"},
+                   "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view",
+                   "canned.manage"},
     "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
 }
 
