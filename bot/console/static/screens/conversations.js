@@ -143,7 +143,7 @@ function TicketForm({ accounts, onCreate }) {
     </form>`;
 }
 
-function ReplyForm({ onSend }) {
+function ReplyForm({ id, onSend }) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [canned, setCanned] = useState([]);
@@ -158,10 +158,15 @@ function ReplyForm({ onSend }) {
     setBusy(true);
     try { if (await onSend(value)) setText(""); } finally { setBusy(false); }
   };
-  const pick = (ev) => {
+  const pick = async (ev) => {
     const c = canned[Number(ev.target.value)];
-    if (c) setText(c.text);
     ev.target.value = "";
+    if (!c) return;
+    try { // the server fills the variables in for this conversation
+      const r = await api("GET", `/conversations/${id}/canned/${c.id}`);
+      setText(r.text);
+      if (r.missing.length) flash(t("canned_missing", { names: r.missing.join(t("list_sep")) }), true);
+    } catch (e) { flash(e.message, true); }
   };
   return html`
     <form id="reply-form" class="reply" onSubmit=${send}>
@@ -389,7 +394,7 @@ function Conversation({ id, onChanged }) {
       <div class="conv-body">
         <div class="chat">
           <${Transcript} entries=${entries} />
-          ${mine ? html`<${ReplyForm} onSend=${send} />` : null}
+          ${mine ? html`<${ReplyForm} id=${id} onSend=${send} />` : null}
         </div>
         <div class="side">
           <h3>${t("bound_accounts")}</h3>
@@ -413,7 +418,7 @@ function Conversation({ id, onChanged }) {
     </main>`;
 }
 
-/** Search of past conversations by ticket number, 户号 or masked phone; the server decides which
+/** Search of past conversations by ticket number, account number or masked phone; the server decides which
  * hand-overs this user may see (and audits every search). A hit opens the conversation read-only. */
 function Search({ current, onOpen, onTake }) {
   const [query, setQuery] = useState("");
