@@ -220,6 +220,10 @@ CONSOLE_DELIVERY_PROBLEM = "消息已记录，但未能通过{channel}送达客�
 CONSOLE_DELIVERY_PROBLEM_NO_CHANNEL = "消息已记录，但未能送达客户：{status}（该渠道无法主动发送）"
 CANNED_SALUTATION = "{family}先生/女士"  # {称呼} in a canned reply: the family name of the bound account's holder
 CONSOLE_UI = {
+    "unread_badge": "{n}条未读",
+    "title_unread": "（{n}条新消息）坐席工作台",
+    "title_waiting_unread": "（{n}人等待·{m}条新消息）坐席工作台",
+    "new_message": "{customer}发来新消息",
     "tab_canned": "常用语",
     "canned_title": "标题",
     "canned_text": "内容（可用变量：{称呼}、{工单号}、{户号尾号}）",

@@ -191,6 +191,8 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
     }
     if handoff.status == "waiting":
         data["position"] = handoffs.position(s, handoff)
+    if handoff.status == "active":
+        data["unread"] = handoffs.unread(s, handoff)  # for its agent: customer messages not yet seen
     return data
 
 
@@ -343,6 +345,8 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
     contact = _contact(s, handoff) if scope.current_records else None
     bound = bindings.bound_accounts(s, contact) if contact else []
     entries = transcript.tail(s, handoff.sender_id, TRANSCRIPT_PAGE, scope.since, scope.until)
+    if entries:
+        handoffs.mark_seen(s, handoff, _user(s, p), entries[-1].id)
     return {
         "handoff": _handoff(s, handoff, now),
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
@@ -425,12 +429,14 @@ def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -
     """New transcript entries in the reader's window (for live polling) and the conversation's state."""
     scope = _readable(s, p, handoff_id)
     handoff = scope.handoff
+    entries = transcript.since(s, handoff.sender_id, after_id, start=scope.since, end=scope.until)
+    if entries:
+        handoffs.mark_seen(s, handoff, _user(s, p), entries[-1].id)
     return {
         "status": handoff.status,
         "owner": handoff.owner.display_name if handoff.owner else None,
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
-        "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id, start=scope.since,
-                                                        end=scope.until)],
+        "entries": [_entry(e) for e in entries],
         "notes": [_note(n) for n in handoffs.notes(s, handoff) if _within(n.created_at, scope)],
     }
 

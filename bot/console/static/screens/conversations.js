@@ -20,6 +20,8 @@ function QueueItem({ h, live, current, onOpen, onTake }) {
       <div class="line">
         <strong class="who" onClick=${() => onOpen(h.id)}>${customerLabel(h)}</strong>
         <span class="tag">${label("channel", h.channel)}</span>
+        ${h.unread && h.owner_username === me.username
+          ? html`<span class="tag unread" id=${"unread-" + h.id}>${t("unread_badge", { n: h.unread })}</span>` : null}
       </div>
       <div class="line small">
         ${h.key_customer ? html`<span class="tag key-customer">${t("key_customer_tag")}</span>` : null}
@@ -468,9 +470,13 @@ export function Conversations() {
   const [current, setCurrent] = useState(null);
   const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
   const seen = useRef(null); // ids of waiting conversations already announced (null before the first load)
+  const unreadSeen = useRef({}); // unread count per own conversation at the last poll
+  const currentRef = useRef(null); // the open conversation, for the poll (its closure outlives renders)
+  currentRef.current = current;
   const refresh = async () => {
     try {
       const q = await api("GET", "/queue");
+      const first = seen.current === null;
       const fresh = seen.current === null ? [] : q.waiting.filter((h) => !seen.current.has(h.id));
       seen.current = new Set(q.waiting.map((h) => h.id));
       if (fresh.length) alertNew(t("new_waiting", { customer: customerLabel(fresh[0]), n: fresh.length }));
@@ -480,7 +486,14 @@ export function Conversations() {
         setCurrent(q.assigned);
         setOpened((n) => n + 1);
       }
-      document.title = q.waiting.length ? t("title_waiting", { n: q.waiting.length }) : t("page_title");
+      const own = q.live.filter((h) => h.owner_username === session.me.username);
+      const writing = own.filter((h) => h.id !== currentRef.current && (h.unread || 0) > (unreadSeen.current[h.id] || 0));
+      unreadSeen.current = Object.fromEntries(own.map((h) => [h.id, h.unread || 0]));
+      if (writing.length && !first && !fresh.length) alertNew(t("new_message", { customer: customerLabel(writing[0]) }));
+      const unread = own.reduce((n, h) => n + (h.unread || 0), 0);
+      const waiting = q.waiting.length;
+      document.title = waiting && unread ? t("title_waiting_unread", { n: waiting, m: unread })
+        : waiting ? t("title_waiting", { n: waiting }) : unread ? t("title_unread", { n: unread }) : t("page_title");
       setQueue(q);
     } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
   };
