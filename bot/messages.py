@@ -59,6 +59,11 @@ CONSOLE_ERRORS = {
     "self": "不能停用自己的账号",
     "bad_presence": "坐席状态不正确",
     "bad_note": "备注类型不正确",
+    "canned_empty": "标题和内容都不能为空",
+    "canned_too_long": "标题不能超过40字，内容不能超过500字",
+    "canned_duplicate": "已有同名的常用语",
+    "canned_not_found": "没有这条常用语",
+    "bad_search": "请输入工单号、户号或手机号（如139****5678，或后4位）",
     "note_required": "转接时请写明转接说明",
     "bad_target": "请选择要转给的坐席或业务组",
     "login_throttled": "尝试次数过多，请稍后再试",
@@ -218,10 +223,15 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "ticket.callback_phone": "登记回电号码",
     "quality.sample": "抽取质检样本",
     "quality.score": "质检评分",
+    "conversation.search": "搜索历史会话",
+    "canned_reply.add": "新增常用语",
+    "canned_reply.edit": "修改常用语",
+    "canned_reply.delete": "删除常用语",
+    "canned_reply.seed": "导入常用语",
 }
 CONSOLE_AUDIT_OUTCOME_LABELS = {"ok": "成功", "denied": "拒绝", "error": "出错"}
 CONSOLE_AUDIT_TARGET_LABELS = {"account": "户号", "conversation": "会话", "staff": "人员", "ticket": "工单",
-                               "contact": "客户", "console": "工作台", "file": "文件"}
+                               "contact": "客户", "console": "工作台", "file": "文件", "canned_reply": "常用语"}
 CONSOLE_AUDIT_ACTOR_LABELS = {"customer": "客户", "staff": "坐席", "system": "系统"}
 CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unknown keys show as they are
     "reason": "原因",
@@ -250,7 +260,11 @@ CONSOLE_AUDIT_DETAIL_LABELS = {  # detail keys as the audit page names them; unk
     "agent": "坐席",
     "days": "天数",
     "drawn": "抽取数量",
+    "hits": "结果数",
+    "title": "标题",
 }
+CONSOLE_SEARCH_KIND_LABELS = {"ticket_no": "工单号", "account_no": "户号", "masked_phone": "手机号",
+                              "phone_tail": "手机号后4位"}
 CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (channel/status of the outbox)
     "delivered": "已送达",
     "sent": "已发出",
@@ -262,7 +276,28 @@ CONSOLE_DELIVERY_LABELS = {  # how a reply's delivery reads for the agent (chann
 }
 CONSOLE_DELIVERY_PROBLEM = "消息已记录，但未能通过{channel}送达客户：{status}"
 CONSOLE_DELIVERY_PROBLEM_NO_CHANNEL = "消息已记录，但未能送达客户：{status}（该渠道无法主动发送）"
+CANNED_SALUTATION = "{family}先生/女士"  # {称呼} in a canned reply: the family name of the bound account's holder
 CONSOLE_UI = {
+    "unread_badge": "{n}条未读",
+    "title_unread": "（{n}条新消息）坐席工作台",
+    "title_waiting_unread": "（{n}人等待·{m}条新消息）坐席工作台",
+    "new_message": "{customer}发来新消息",
+    "tab_canned": "常用语",
+    "canned_title": "标题",
+    "canned_text": "内容（可用变量：{称呼}、{工单号}、{户号尾号}）",
+    "canned_add": "新增常用语",
+    "canned_edit": "修改",
+    "canned_save": "保存",
+    "canned_delete": "删除",
+    "canned_confirm_delete": "删除常用语“{title}”？",
+    "canned_saved": "常用语已保存",
+    "canned_deleted": "常用语已删除",
+    "canned_missing": "以下内容无法自动填写，请手动补充：{names}",
+    "search_placeholder": "工单号 / 户号 / 手机号（139****5678 或后4位）",
+    "search_results": "搜索结果",
+    "search_none": "没有找到您可查看的会话",
+    "search_clear": "清除",
+    "read_only": "只读查看",
     "page_title": "坐席工作台",
     "app_title": "国网涞源县供电公司 · 坐席工作台",
     "logout": "退出",

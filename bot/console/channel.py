@@ -324,9 +324,35 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json(await in_thread(_unit, service.set_my_routing, p, _body(request)))
 
     @bp.route("/api/canned", methods=["GET"])
-    @endpoint("conversation.reply")
+    @endpoint()
     async def canned_replies(request: Request, p: Principal) -> HTTPResponse:
-        return response.json({"replies": await in_thread(canned.load, get_settings().console_canned_replies_file)})
+        seed = await in_thread(canned.load, get_settings().console_canned_replies_file)
+        return response.json(await in_thread(_unit, service.canned_list, p, seed))
+
+    @bp.route("/api/canned", methods=["POST"])
+    @endpoint("canned.manage", write=True)
+    async def canned_add(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.canned_save, p, None, _body(request)))
+
+    @bp.route("/api/canned/<rid:int>", methods=["POST"])
+    @endpoint("canned.manage", write=True)
+    async def canned_edit(request: Request, p: Principal, rid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.canned_save, p, rid, _body(request)))
+
+    @bp.route("/api/canned/<rid:int>/delete", methods=["POST"])
+    @endpoint("canned.manage", write=True)
+    async def canned_delete(request: Request, p: Principal, rid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.canned_delete, p, rid))
+
+    @bp.route("/api/conversations/<hid:int>/canned/<rid:int>", methods=["GET"])
+    @endpoint("conversation.reply")
+    async def canned_fill(request: Request, p: Principal, hid: int, rid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.canned_fill, p, hid, rid))
+
+    @bp.route("/api/conversations/search", methods=["GET"])
+    @endpoint("queue.view")
+    async def search_conversations(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.search_view, p, request.args.get("q", "")))
 
     @bp.route("/api/conversations/<hid:int>", methods=["GET"])
     @endpoint("queue.view")

@@ -51,6 +51,8 @@ def _value(key: str, value: Any) -> str:
         return messages.CONSOLE_PII_FIELD_LABELS[text]
     if key in ("before", "after") and text in messages.STATUS_LABELS:
         return messages.STATUS_LABELS[text]
+    if key == "kind" and text in messages.CONSOLE_SEARCH_KIND_LABELS:
+        return messages.CONSOLE_SEARCH_KIND_LABELS[text]
     if key == "role" and text in messages.CONSOLE_ROLE_LABELS:
         return messages.CONSOLE_ROLE_LABELS[text]
     if key == "code" and text in messages.CONSOLE_ERRORS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,9 @@ from bot.domain import (
     accounts,
     audit,
     bindings,
+    canned_replies,
     contacts,
+    conversation_search,
     dispatch,
     handoffs,
     metrics,
@@ -39,6 +41,7 @@ from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    CannedReply,
     ConsoleNote,
     Contact,
     Handoff,
@@ -192,6 +195,8 @@ def _handoff(s: Session, handoff: Handoff, now: datetime) -> Dict[str, Any]:
     }
     if handoff.status == "waiting":
         data["position"] = handoffs.position(s, handoff)
+    if handoff.status == "active":
+        data["unread"] = handoffs.unread(s, handoff)  # for its agent: customer messages not yet seen
     return data
 
 
@@ -344,6 +349,8 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
     contact = _contact(s, handoff) if scope.current_records else None
     bound = bindings.bound_accounts(s, contact) if contact else []
     entries = transcript.tail(s, handoff.sender_id, TRANSCRIPT_PAGE, scope.since, scope.until)
+    if entries:
+        handoffs.mark_seen(s, handoff, _user(s, p), entries[-1].id)
     return {
         "handoff": _handoff(s, handoff, now),
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
@@ -354,16 +361,86 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
     }
 
 
+def search_view(s: Session, p: Principal, query: Any, now: datetime | None = None) -> Dict[str, Any]:
+    """Past (and open) conversations found by ticket number, 户号 or masked phone, only those ``p``
+    may read (:func:`bot.domain.handoffs.may_read`); audited. ``ConsoleError`` 400 ``bad_search`` for
+    a key of no accepted form."""
+    p.require("queue.view")
+    now = now or utcnow()
+    try:
+        found = conversation_search.search(s, str(query or "")[:40], _user(s, p), now=now)
+    except conversation_search.SearchError:
+        raise ConsoleError(400, "bad_search") from None
+    return {"results": [_handoff(s, h, now) for h in found]}
+
+
+# ------------------------------------------------------------------------------------ canned replies
+
+
+def _canned(r: CannedReply) -> Dict[str, Any]:
+    return {"id": r.id, "title": r.title, "text": r.text, "updated_by": r.updated_by, "updated_at": _iso(r.updated_at)}
+
+
+def canned_list(s: Session, p: Principal, seed_from: List[Dict[str, str]]) -> Dict[str, Any]:
+    """The canned replies (as written, variables unfilled); the file's entries ``seed_from`` are added
+    first if nobody ever managed the replies (:func:`bot.domain.canned_replies.seed`)."""
+    if not (p.can("conversation.reply") or p.can("canned.manage")):
+        raise ConsoleError(403, "forbidden", permission="conversation.reply")
+    if not s.scalar(select(CannedReply.id).limit(1)):
+        canned_replies.seed(s, seed_from)
+    return {"replies": [_canned(r) for r in canned_replies.all_replies(s)]}
+
+
+def _canned_error(exc: canned_replies.CannedReplyError) -> ConsoleError:
+    return ConsoleError(404 if exc.reason == "not_found" else 400, "canned_" + exc.reason)
+
+
+def canned_save(s: Session, p: Principal, reply_id: int | None, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Add (``reply_id`` None) or change a canned reply: ``{"title", "text"}``; supervisors only."""
+    p.require("canned.manage")
+    try:
+        if reply_id is None:
+            reply = canned_replies.add(s, p.actor, body.get("title"), body.get("text"))
+        else:
+            reply = canned_replies.edit(s, p.actor, reply_id, body.get("title"), body.get("text"))
+    except canned_replies.CannedReplyError as exc:
+        raise _canned_error(exc) from None
+    return _canned(reply)
+
+
+def canned_delete(s: Session, p: Principal, reply_id: int) -> Dict[str, Any]:
+    p.require("canned.manage")
+    try:
+        canned_replies.delete(s, p.actor, reply_id)
+    except canned_replies.CannedReplyError as exc:
+        raise _canned_error(exc) from None
+    return {"deleted": reply_id}
+
+
+def canned_fill(s: Session, p: Principal, handoff_id: int, reply_id: int) -> Dict[str, Any]:
+    """A canned reply's text filled in for the agent's own conversation (``{"text", "missing"}``;
+    ``missing``: the variables left as written)."""
+    conv = owned(s, p, handoff_id, "conversation.reply")
+    reply = s.get(CannedReply, reply_id)
+    if reply is None:
+        raise ConsoleError(404, "canned_not_found")
+    handoff = s.get(Handoff, conv.handoff_id)
+    filled = canned_replies.fill(s, reply.text, _contact(s, handoff) if handoff else None)
+    return {"text": filled.text, "missing": filled.missing}
+
+
 def transcript_since(s: Session, p: Principal, handoff_id: int, after_id: int) -> Dict[str, Any]:
     """New transcript entries in the reader's window (for live polling) and the conversation's state."""
     scope = _readable(s, p, handoff_id)
     handoff = scope.handoff
+    entries = transcript.since(s, handoff.sender_id, after_id, start=scope.since, end=scope.until)
+    if entries:
+        handoffs.mark_seen(s, handoff, _user(s, p), entries[-1].id)
     return {
         "status": handoff.status,
         "owner": handoff.owner.display_name if handoff.owner else None,
         "mine": handoff.status == "active" and handoff.owner_id == p.id,
-        "entries": [_entry(e) for e in transcript.since(s, handoff.sender_id, after_id, start=scope.since,
-                                                        end=scope.until)],
+        "entries": [_entry(e) for e in entries],
         "notes": [_note(n) for n in handoffs.notes(s, handoff) if _within(n.created_at, scope)],
     }
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import to_local, utcnow
 from bot.domain import audit
-from bot.domain.models import ConsoleNote, Contact, Handoff, SatisfactionRating, StaffUser
+from bot.domain.models import ConsoleNote, Contact, Handoff, SatisfactionRating, StaffUser, TranscriptEntry
 from bot.domain.staff import has_permission
 
 REASONS = ("asked", "misunderstood", "complaint", "bot_failure")  # bot_failure: a turn the bot could not complete
@@ -148,7 +148,7 @@ def take(s: Session, handoff_id: int, staff: StaffUser, force: bool = False, now
     result = s.execute(
         update(Handoff)
         .where(Handoff.id == handoff_id, cond)
-        .values(status="active", owner_id=staff.id, taken_at=now)
+        .values(status="active", owner_id=staff.id, taken_at=now, owner_seen_id=None)
         .execution_options(synchronize_session=False)
     )
     handoff = s.get(Handoff, handoff_id)
@@ -219,6 +219,15 @@ def _segment_start(s: Session, handoff: Handoff) -> datetime | None:
     )
 
 
+def may_read(handoff: Handoff, reader: StaffUser) -> bool:
+    """Whether ``reader`` may open ``handoff`` at all (the first half of :func:`read_scope`): those
+    with ``conversation.view_all`` every one, those who see the queue a waiting one, anyone else only
+    the hand-overs they handled (own)."""
+    sees_all = has_permission(reader, "conversation.view_all")
+    queue_view = handoff.status == "waiting" and has_permission(reader, "queue.view")
+    return sees_all or queue_view or handoff.owner_id == reader.id
+
+
 def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | None = None) -> ReadScope:
     """May ``reader`` read hand-over ``handoff_id``, and which part of it?
 
@@ -235,10 +244,9 @@ def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | N
     handoff = s.get(Handoff, handoff_id)
     if handoff is None:
         raise HandoffError("not_found")
-    sees_all = has_permission(reader, "conversation.view_all")
-    queue_view = handoff.status == "waiting" and has_permission(reader, "queue.view")
-    if not (sees_all or queue_view or handoff.owner_id == reader.id):
+    if not may_read(handoff, reader):
         raise HandoffError("not_owner", owner=handoff.owner.display_name if handoff.owner else None)
+    sees_all = has_permission(reader, "conversation.view_all")
     ended = handoff.status == "closed"
     if ended:
         audit.record(s, f"staff:{reader.username}", "conversation.read", "conversation", handoff.sender_id,
@@ -246,6 +254,29 @@ def read_scope(s: Session, handoff_id: int, reader: StaffUser, now: datetime | N
     if sees_all:
         return ReadScope(handoff, None, None, not ended)
     return ReadScope(handoff, _segment_start(s, handoff), handoff.closed_at if ended else None, not ended)
+
+
+def unread(s: Session, handoff: Handoff) -> int:
+    """How many customer messages of an active hand-over its agent has not seen: those written since
+    the agent took it (or it was transferred to them) after the last entry they looked at
+    (:func:`mark_seen`). 0 for a hand-over nobody owns."""
+    if handoff.status != "active" or handoff.taken_at is None:
+        return 0
+    count = s.scalar(select(func.count()).select_from(TranscriptEntry).where(
+        TranscriptEntry.sender_id == handoff.sender_id, TranscriptEntry.direction == "in",
+        TranscriptEntry.id > (handoff.owner_seen_id or 0), TranscriptEntry.created_at >= handoff.taken_at))
+    return int(count or 0)
+
+
+def mark_seen(s: Session, handoff: Handoff, reader: StaffUser, last_entry_id: int) -> None:
+    """The owner has seen the conversation up to transcript entry ``last_entry_id`` (others' reads,
+    a supervisor's included, change nothing). Never moves backwards."""
+    if handoff.status != "active" or handoff.owner_id != reader.id or last_entry_id <= (handoff.owner_seen_id or 0):
+        return
+    s.execute(update(Handoff).where(Handoff.id == handoff.id, Handoff.owner_id == reader.id,
+                                    or_(Handoff.owner_seen_id.is_(None), Handoff.owner_seen_id < last_entry_id))
+              .values(owner_seen_id=last_entry_id).execution_options(synchronize_session=False))
+    s.refresh(handoff)
 
 
 NOTE_KINDS = ("note", "whisper", "transfer")
@@ -283,8 +314,8 @@ def transfer(s: Session, handoff_id: int, staff: StaffUser, note: str, to_agent:
     if (to_agent is None) == (to_group is None) or not str(note or "").strip():
         raise ValueError("a transfer needs one target and a note")
     handoff = owned(s, handoff_id, staff)
-    values: dict = {"owner_id": to_agent.id, "taken_at": now or utcnow()} if to_agent is not None else {
-        "status": "waiting", "owner_id": None, "taken_at": None, "skill_group": to_group}
+    values: dict = {"owner_id": to_agent.id, "taken_at": now or utcnow(), "owner_seen_id": None} if to_agent else {
+        "status": "waiting", "owner_id": None, "taken_at": None, "skill_group": to_group, "owner_seen_id": None}
     result = s.execute(update(Handoff).where(Handoff.id == handoff.id, Handoff.status == "active",
                                              Handoff.owner_id == staff.id)
                        .values(**values).execution_options(synchronize_session=False))

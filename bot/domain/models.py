@@ -419,6 +419,7 @@ class Handoff(Base):
     rating_requested = Column(Boolean, nullable=False, default=False)
     skill_group = Column(String(20), nullable=True)  # billing | repair | complaints | business | senior
     key_customer = Column(Boolean, nullable=False, default=False, server_default=false())
+    owner_seen_id = Column(Integer, nullable=True)  # the last transcript entry its agent has seen (unread counts)
 
     owner = relationship("StaffUser")
     contact = relationship("Contact")
@@ -641,3 +642,17 @@ __all__ = [
     "IntegrationEvent",
     "Inspection",
 ]
+
+
+class CannedReply(Base):
+    """A canned reply (坐席常用语) agents insert and supervisors manage; ``text`` may hold the variables
+    ``{称呼}``, ``{工单号}``, ``{户号尾号}``, filled in per conversation when inserted."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(40), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+    updated_by = Column(String(60), nullable=False)  # staff:<username>, or system for the seed
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)

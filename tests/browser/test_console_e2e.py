@@ -12,11 +12,13 @@ import json
 import time
 import urllib.request
 import uuid
+from datetime import timedelta
 from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bot.clock import utcnow
 from bot.db import session_scope
 from bot.domain import contacts, handoffs, staff, transcript
 from bot.domain.models import Account, Binding
@@ -444,3 +446,57 @@ def test_a_supervisors_whisper_from_the_wall_and_quality_score_reach_the_agents_
     finally:
         for p in pages:
             p.context.close()
+
+
+# ------------------------------------------------------------------------- search of past conversations
+
+
+def test_search_of_an_ended_conversation_and_its_audit_entry(bot, records_db, browser):  # noqa: F811
+    agent, other, supervisor = (f"e2e_{role}_{uuid.uuid4().hex[:6]}" for role in ("find", "else", "sup"))
+    account_no = f"58{uuid.uuid4().int % 10**8:08d}"
+    three_days_ago = utcnow() - timedelta(days=3)
+    with session_scope(records_db) as s:
+        for name, role in ((agent, "agent"), (other, "agent"), (supervisor, "supervisor")):
+            staff.add(s, name, role, PASSWORD, display_name=name)
+        contact = contacts.get_or_create(s, "wechat", f"sim-{uuid.uuid4().hex[:12]}")
+        account = Account(account_no=account_no, name="赵铁柱", address="城关镇西关村3号", township="城关镇",
+                          area_type="urban", category="residential", tariff="tiered")
+        s.add(account)
+        s.flush()
+        s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
+        transcript.append(s, contact.sender_id, "wechat", "in", "customer", "电费怎么这么高", now=three_days_ago)
+        handoff = handoffs.request(s, contact.sender_id, "wechat", "asked", contact=contact, now=three_days_ago)
+        handoffs.take(s, handoff.id, staff.get(s, agent), now=three_days_ago)
+        handoffs.finish(s, handoff.id, staff.get(s, agent), "handback", now=three_days_ago + timedelta(minutes=5))
+        hid = handoff.id
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    sign_in(page, bot.url, agent)
+    expect(page.locator(f"#queue-ended #handoff-{hid}")).to_have_count(0)  # ended days ago: only search finds it
+    page.fill("#search-query", account_no)
+    page.click("#search-submit")
+    page.locator(f"#search-results #handoff-{hid} .open").click()
+    expect(page.locator("#transcript")).to_contain_text("电费怎么这么高")
+    expect(page.locator("#conv-readonly")).to_be_visible()
+    expect(page.locator("#reply-form")).to_have_count(0)
+    page.fill("#search-query", "不是号码")
+    page.click("#search-submit")
+    expect(page.locator("#flash")).to_contain_text("请输入工单号、户号或手机号")
+    page.context.close()
+
+    elsewhere = browser.new_context(locale="zh-CN").new_page()  # another agent did not handle it
+    sign_in(elsewhere, bot.url, other)
+    elsewhere.fill("#search-query", account_no)
+    elsewhere.click("#search-submit")
+    expect(elsewhere.locator("#search-none")).to_be_visible()
+    elsewhere.context.close()
+
+    boss = browser.new_context(locale="zh-CN").new_page()
+    sign_in(boss, bot.url, supervisor)
+    boss.click('#tabs [data-tab="audit"]')
+    boss.fill("#audit-actor", f"staff:{agent}")
+    boss.click("#audit-filter button[type=submit]")
+    expect(boss.locator('#audit-rows tr[data-action="conversation.search"]').first).to_contain_text("类型：户号")
+    expect(boss.locator('#audit-rows tr[data-action="conversation.search"]').first).to_contain_text("结果数：1")
+    expect(boss.locator('#audit-rows tr[data-action="conversation.read"]').first).to_contain_text(f"会话编号：{hid}")
+    boss.context.close()

@@ -20,6 +20,8 @@ function QueueItem({ h, live, current, onOpen, onTake }) {
       <div class="line">
         <strong class="who" onClick=${() => onOpen(h.id)}>${customerLabel(h)}</strong>
         <span class="tag">${label("channel", h.channel)}</span>
+        ${h.unread && h.owner_username === me.username
+          ? html`<span class="tag unread" id=${"unread-" + h.id}>${t("unread_badge", { n: h.unread })}</span>` : null}
       </div>
       <div class="line small">
         ${h.key_customer ? html`<span class="tag key-customer">${t("key_customer_tag")}</span>` : null}
@@ -143,7 +145,7 @@ function TicketForm({ accounts, onCreate }) {
     </form>`;
 }
 
-function ReplyForm({ onSend }) {
+function ReplyForm({ id, onSend }) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [canned, setCanned] = useState([]);
@@ -158,10 +160,15 @@ function ReplyForm({ onSend }) {
     setBusy(true);
     try { if (await onSend(value)) setText(""); } finally { setBusy(false); }
   };
-  const pick = (ev) => {
+  const pick = async (ev) => {
     const c = canned[Number(ev.target.value)];
-    if (c) setText(c.text);
     ev.target.value = "";
+    if (!c) return;
+    try { // the server fills the variables in for this conversation
+      const r = await api("GET", `/conversations/${id}/canned/${c.id}`);
+      setText(r.text);
+      if (r.missing.length) flash(t("canned_missing", { names: r.missing.join(t("list_sep")) }), true);
+    } catch (e) { flash(e.message, true); }
   };
   return html`
     <form id="reply-form" class="reply" onSubmit=${send}>
@@ -377,6 +384,7 @@ function Conversation({ id, onChanged }) {
           <span id="conv-channel" class="tag">${label("channel", h.channel)}</span>
           <span id="conv-status" class="tag">${label("handoff_status", live.status)}</span>
           <span id="conv-owner">${live.owner ? t("owner_is", { owner: live.owner }) : ""}</span>
+          ${live.status === "closed" ? html`<span id="conv-readonly" class="tag">${t("read_only")}</span>` : null}
         </div>
         <div class="conv-actions">
           ${live.status === "waiting" && can("conversation.take") ? html`<button id="conv-take" onClick=${take}>${t("take")}</button>` : null}
@@ -388,7 +396,7 @@ function Conversation({ id, onChanged }) {
       <div class="conv-body">
         <div class="chat">
           <${Transcript} entries=${entries} />
-          ${mine ? html`<${ReplyForm} onSend=${send} />` : null}
+          ${mine ? html`<${ReplyForm} id=${id} onSend=${send} />` : null}
         </div>
         <div class="side">
           <h3>${t("bound_accounts")}</h3>
@@ -410,6 +418,34 @@ function Conversation({ id, onChanged }) {
       </div>
       <${RevealDialog} ask=${ask} onDone=${reveal} />
     </main>`;
+}
+
+/** Search of past conversations by ticket number, account number or masked phone; the server decides which
+ * hand-overs this user may see (and audits every search). A hit opens the conversation read-only. */
+function Search({ current, onOpen, onTake }) {
+  const [query, setQuery] = useState("");
+  const [results, setResults] = useState(null);
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const q = query.trim();
+    if (!q) return;
+    try { setResults((await api("GET", `/conversations/search?q=${encodeURIComponent(q)}`)).results); }
+    catch (e) { flash(e.message, true); }
+  };
+  return html`
+    <form id="search-form" class="search line" onSubmit=${submit}>
+      <input id="search-query" type="search" maxlength="40" placeholder=${t("search_placeholder")} value=${query}
+        onInput=${(ev) => setQuery(ev.target.value)} />
+      <button id="search-submit" type="submit">${t("search")}</button>
+      ${results !== null ? html`<button id="search-clear" type="button" class="link"
+        onClick=${() => { setResults(null); setQuery(""); }}>${t("search_clear")}</button>` : null}
+    </form>
+    ${results !== null ? html`
+      <h2 id="search-title">${t("search_results")} <span class="count">${results.length}</span></h2>
+      <ul id="search-results" class="items ended">
+        ${results.length ? results.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${onOpen} onTake=${onTake} />`)
+          : html`<li class="muted" id="search-none">${t("search_none")}</li>`}
+      </ul>` : null}`;
 }
 
 function Routing() {
@@ -434,9 +470,13 @@ export function Conversations() {
   const [current, setCurrent] = useState(null);
   const [opened, setOpened] = useState(0); // bumped to reload the open conversation after a take
   const seen = useRef(null); // ids of waiting conversations already announced (null before the first load)
+  const unreadSeen = useRef({}); // unread count per own conversation at the last poll
+  const currentRef = useRef(null); // the open conversation, for the poll (its closure outlives renders)
+  currentRef.current = current;
   const refresh = async () => {
     try {
       const q = await api("GET", "/queue");
+      const first = seen.current === null;
       const fresh = seen.current === null ? [] : q.waiting.filter((h) => !seen.current.has(h.id));
       seen.current = new Set(q.waiting.map((h) => h.id));
       if (fresh.length) alertNew(t("new_waiting", { customer: customerLabel(fresh[0]), n: fresh.length }));
@@ -446,7 +486,14 @@ export function Conversations() {
         setCurrent(q.assigned);
         setOpened((n) => n + 1);
       }
-      document.title = q.waiting.length ? t("title_waiting", { n: q.waiting.length }) : t("page_title");
+      const own = q.live.filter((h) => h.owner_username === session.me.username);
+      const writing = own.filter((h) => h.id !== currentRef.current && (h.unread || 0) > (unreadSeen.current[h.id] || 0));
+      unreadSeen.current = Object.fromEntries(own.map((h) => [h.id, h.unread || 0]));
+      if (writing.length && !first && !fresh.length) alertNew(t("new_message", { customer: customerLabel(writing[0]) }));
+      const unread = own.reduce((n, h) => n + (h.unread || 0), 0);
+      const waiting = q.waiting.length;
+      document.title = waiting && unread ? t("title_waiting_unread", { n: waiting, m: unread })
+        : waiting ? t("title_waiting", { n: waiting }) : unread ? t("title_unread", { n: unread }) : t("page_title");
       setQueue(q);
     } catch (e) { if (e.status !== 401) console.warn("queue:", e.message); }
   };
@@ -464,6 +511,7 @@ export function Conversations() {
   return html`
     <aside class="queue">
       ${can("conversation.take") ? html`<${Routing} />` : null}
+      <${Search} current=${current} onOpen=${setCurrent} onTake=${take} />
       <h2>${t("waiting_title")} <span id="waiting-count" class="count">${queue.waiting.length}</span></h2>
       <ul id="queue-waiting" class="items">
         ${queue.waiting.map((h) => html`<${QueueItem} key=${h.id} h=${h} live=${false} current=${current === h.id} onOpen=${setCurrent} onTake=${take} />`)}

@@ -2,6 +2,7 @@
 // here to add a tab. ``perm``: the permission that shows it (the server checks again on every call);
 // ``title``: its UI label key; ``keepAlive``: stays mounted (and polling) when another tab is shown.
 import { Audit } from "./audit.js";
+import { Canned } from "./canned.js";
 import { Conversations } from "./conversations.js";
 import { Crews } from "./crews.js";
 import { Dispatch } from "./dispatch.js";
@@ -21,4 +22,5 @@ export const SCREENS = [
   { id: "quality", perm: "quality.score", title: "tab_quality", component: Quality },
   { id: "audit", perm: "audit.view", title: "tab_audit", component: Audit },
   { id: "staff", perm: "staff.manage", title: "tab_staff", component: Staff },
+  { id: "canned", perm: "canned.manage", title: "tab_canned", component: Canned },
 ];
