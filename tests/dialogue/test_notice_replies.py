@@ -27,7 +27,7 @@ def resolve_and_send(ticket_no: str) -> str:
 
 
 def open_ticket(customer) -> str:
-    customer.slots.update(address="城关镇东关村12号", detail="没电")
+    customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone="13900009999")
     customer.run(ActionSubmitOutage(), "没电", "inform")
     with session_scope() as s:
         return s.scalar(select(Ticket.ticket_no).order_by(Ticket.id.desc()))
@@ -96,7 +96,7 @@ def test_a_report_from_a_fault_area_gets_its_cause_and_eta_and_later_the_restora
         outages.upsert(s, outage_id="GZ-CHAT-1", kind="fault", township="城关镇", villages=["东关村"],
                        start=now - timedelta(minutes=20), end=now + timedelta(hours=2), reason="变压器故障",
                        actor="system:dispatch")
-    customer.slots.update(address="城关镇东关村12号", detail="没电")
+    customer.slots.update(address="城关镇东关村12号", detail="没电", callback_phone="13900009999")
     turn = customer.run(ActionSubmitOutage(), "我家停电了", "inform")
     assert "故障停电通知" in turn.text and "变压器故障" in turn.text and "预计" in turn.text
     with session_scope() as s:
