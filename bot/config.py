@@ -306,7 +306,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         notice_rate_wechat=parsed("NOTICE_RATE_WECHAT", number(0.001), defaults.notice_rate_wechat),
         notice_rate_sms=parsed("NOTICE_RATE_SMS", number(0.001), defaults.notice_rate_sms),
         notice_concurrency=parsed("NOTICE_CONCURRENCY", integer(1), defaults.notice_concurrency),
-        notice_claim_timeout_s=parsed("NOTICE_CLAIM_TIMEOUT_S", number(1), defaults.notice_claim_timeout_s),
+        notice_claim_timeout_s=parsed("NOTICE_CLAIM_TIMEOUT_S", number(0.1), defaults.notice_claim_timeout_s),
         data_retention_days=parsed("DATA_RETENTION_DAYS", integer(1), defaults.data_retention_days),
         audit_retention_days=parsed("AUDIT_RETENTION_DAYS", _audit_retention, defaults.audit_retention_days),
     )

@@ -79,6 +79,7 @@ _OPT_OUT_PHRASES = re.compile(
     r"|(?:不要|别|不想)再?(?:收|接收)(?:短信|消息|信息|通知)"
 )
 _OPT_OUT_MAX_CHARS = 16  # a longer message that mentions 退订 is a question, not the opt-out itself
+_QUESTION = re.compile(r"^(?:怎么|怎样|如何|能不能|可以|可不可以)|(?:吗|么|嘛|呢)[?？]*$|[?？]$")
 
 _CHOICE = re.compile(r"(?:回复)?\s*(\d{1,2})")
 #: Twilio refuses a message body over 1600 characters (error 21617).
@@ -137,6 +138,8 @@ def is_opt_out(text: str) -> bool:
         return True
     if core.startswith("TD") and core[2:] in OPT_OUT_WORDS | {""} or core.endswith("TD") and core[:-2] in OPT_OUT_WORDS:
         return True
+    if _QUESTION.search(folded):  # 我要退订电费短信吗: a question about opting out answers, it does not act
+        return False
     return bool(_OPT_OUT_PHRASES.search(folded))
 
 

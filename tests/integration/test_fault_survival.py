@@ -84,7 +84,9 @@ def test_a_restarted_rasa_server_continues_the_open_form(own_bot):
     own_bot["bots"].append(second)
     asked_detail = said(rest(second, sender, "城关镇西关村5号"))
     assert "情况" in asked_detail, "the form goes on from where it was: the address taken, the next question"
-    answer = said(rest(second, sender, "全村都停了"))
+    asked_phone = said(rest(second, sender, "全村都停了"))
+    assert "手机号" in asked_phone, "a repair ticket needs a number to call back"
+    answer = said(rest(second, sender, "13812345678"))
     with session_scope(own_bot["records"]) as s:
         ticket = s.scalar(select(Ticket).join(Contact, Ticket.contact_id == Contact.id)
                           .where(Contact.sender_id == f"rest:{sender}"))

@@ -68,14 +68,14 @@ def _listening_addresses(port: int) -> List[str]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
-def test_stopping_bot_run_stops_both_servers(tmp_path, signum):
+def test_stopping_bot_run_stops_its_servers_and_worker(tmp_path, signum):
     proc = _start(tmp_path)
     servers = _children(proc.pid)
     try:
-        assert len(servers) == 2
+        assert len(servers) == 3  # the action server, the Rasa server and the worker
         proc.send_signal(signum)
         proc.wait(timeout=30)
-        eventually(lambda: not any(_alive(pid) for pid in servers), 30, what="both servers to exit")
+        eventually(lambda: not any(_alive(pid) for pid in servers), 30, what="its servers and worker to exit")
     finally:  # a failing run must not leave servers behind for the rest of the suite
         for pid in [proc.pid, *servers]:
             if _alive(pid):
