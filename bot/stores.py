@@ -9,7 +9,11 @@ embedded demo and production.
   60 s, ``TICKET_LOCK_LIFETIME``): the lock of a server that died mid-turn must expire well inside
   WeChat's retry window (about 15 s) so the retry, served by another server, is not kept waiting.
 * Event broker: Rasa's RabbitMQ (pika) broker when ``EVENT_BROKER_URL`` is set — every conversation
-  event is published to the queue ``EVENT_BROKER_QUEUE`` for analytics consumers; none otherwise.
+  event is published to the queue ``EVENT_BROKER_QUEUE`` for analytics consumers; none otherwise. A turn's
+  events are confirmed by RabbitMQ *before* the tracker store records them (Rasa publishes in the
+  background after recording, so a server killed in between loses them for good). Delivery is therefore
+  at least once: a server killed after publishing but before recording has its turn redone by the retried
+  message, published again with the same ``message_id``, which is what consumers drop repeats by.
 
 Rasa instantiates the class named in endpoints.yml; ``__new__`` hands back the real store.
 """
@@ -44,8 +48,19 @@ class ConfiguredTrackerStore:
                 **kwargs: Any) -> TrackerStore:
         settings = get_settings()
         if settings.tracker_store == "sql":
-            return SQLTrackerStore(domain=domain, host=settings.database_url, event_broker=event_broker)
+            return ConfirmedSQLTrackerStore(domain=domain, host=settings.database_url, event_broker=event_broker)
         return InMemoryTrackerStore(domain, event_broker=event_broker)
+
+
+class ConfirmedSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store that records a turn's events only after the event broker confirmed them
+    (see the module docstring: at least once instead of Rasa's at most once)."""
+
+    async def stream_events(self, tracker: Any) -> None:
+        """Publish the events the store does not hold yet, and wait until RabbitMQ confirmed them."""
+        await super().stream_events(tracker)
+        if isinstance(self.event_broker, ConfirmedPikaEventBroker):
+            await self.event_broker.confirmed()
 
 
 #: How often a turn waiting for a conversation's lock looks again (Rasa: 1 s, a whole second of latency).
@@ -148,6 +163,33 @@ class ConfiguredLockStore:
         return store
 
 
+class ConfirmedPikaEventBroker(PikaEventBroker):
+    """Rasa's pika broker whose publications can be awaited: ``publish`` stays fire-and-forget (Rasa's
+    interface), ``confirmed()`` returns once RabbitMQ has confirmed (aio-pika publisher confirms) every event
+    published before the call. A publication that fails is logged by Rasa and does not hold up the turn."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unconfirmed: set[asyncio.Task] = set()
+
+    def publish(self, event: dict[str, Any], headers: Optional[dict[str, str]] = None) -> None:
+        """Start publishing ``event`` (a serialised Rasa event) to the queues; see ``confirmed``."""
+        task: asyncio.Task = self._loop.create_task(self._publish(event, headers))
+        self._unconfirmed.add(task)
+        task.add_done_callback(self._unconfirmed.discard)
+
+    async def confirmed(self) -> None:
+        """Wait until every publication started so far has finished (confirmed, or failed and logged)."""
+        pending = list(self._unconfirmed)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Wait for the publications under way, then close the connection (a graceful stop loses none)."""
+        await self.confirmed()
+        await super().close()
+
+
 class ConfiguredEventBroker(EventBroker):
     """``event_broker: type: bot.stores.ConfiguredEventBroker`` in endpoints.yml: Rasa's pika broker on
     ``EVENT_BROKER_URL`` (``amqp://user:password@host:5672/vhost``), or no broker when it is unset."""
@@ -159,7 +201,7 @@ class ConfiguredEventBroker(EventBroker):
         if not settings.event_broker_url:
             return None
         parts = urlsplit(settings.event_broker_url)
-        broker = PikaEventBroker(
+        broker = ConfirmedPikaEventBroker(
             host=settings.event_broker_url,
             username=parts.username or "guest",
             password=parts.password or "guest",
