@@ -54,13 +54,6 @@ lint: setup tools
 	@$(VENV)/mypy
 	@.venv-tools/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
-## tools: .venv-tools, a second venv for tools whose dependencies Rasa's venv cannot hold
-tools: .venv-tools/.stamp
-.venv-tools/.stamp: requirements-tools.txt
-	@test -x .venv-tools/bin/python || python3 -m venv .venv-tools
-	@.venv-tools/bin/python -m pip install --quiet -r requirements-tools.txt
-	@cp requirements-tools.txt $@
-
 ## scale-demo: the production topology locally (2 Rasa + 2 action servers behind nginx, PostgreSQL,
 ## Redis, RabbitMQ, the job-queue worker); prints its URL; Ctrl-C stops
 scale-demo: train

@@ -48,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _create_private_file(path: Path) -> None:
+def create_private_file(path: Path) -> None:
     """Create a SQLite database file readable by its owner only (0600; SQLite gives its -wal and -shm
     files the same mode): it holds customers' records. A new parent directory is 0700."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -67,7 +67,7 @@ def get_engine(url: str | None = None) -> Engine:
             if url.startswith("sqlite"):
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
-                    _create_private_file(Path(path))
+                    create_private_file(Path(path))
                 # a pool (SQLAlchemy 1.4 defaults to none for SQLite files): opening a connection and
                 # setting its pragmas costs more than most queries
                 engine = create_engine(

@@ -26,7 +26,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from bot.clock import utcnow
 from bot.config import Settings, get_settings
-from bot.db import session_scope
+from bot.db import create_private_file, session_scope
 from bot.domain import escalation, notices
 from bot.messaging.notify import NoticeSender, send_due
 
@@ -37,8 +37,9 @@ def make_huey(settings: Settings) -> Huey:
     """The queue for the configuration: Redis when ``REDIS_URL`` is set, else a SQLite file under var/."""
     if settings.redis_url:
         return RedisHuey("powerbot", url=settings.redis_url)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("powerbot", filename=str(settings.var_dir / "jobs.db"))
+    path = settings.var_dir / "jobs.db"
+    create_private_file(path)  # queued jobs name customers' tickets: owner-only, like the records
+    return SqliteHuey("powerbot", filename=str(path))
 
 
 huey = make_huey(get_settings())

@@ -7,6 +7,7 @@ never speak as a WeChat or SMS customer; and customer text is cleaned like on ev
 
 from __future__ import annotations
 
+import json
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -41,7 +42,11 @@ class RestInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if not get_settings().rest_channel_enabled:
                 return response.json({"error": "REST channel disabled"}, status=404)
-            body = request.json if isinstance(request.json, dict) else None
+            try:
+                parsed = json.loads(request.body or b"null")
+            except ValueError:  # malformed JSON or not UTF-8: the caller's fault, said in JSON like the rest
+                parsed = None
+            body = parsed if isinstance(parsed, dict) else None
             if not body or not isinstance(body.get("sender"), str) or not isinstance(body.get("message"), str):
                 return response.json({"error": "expected JSON {sender: str, message: str}"}, status=400)
             sender_id = "rest:" + body["sender"][:60]

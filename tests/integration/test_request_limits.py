@@ -3,10 +3,12 @@ used to raise the Rasa server's memory by 600 MB before any signature was checke
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from typing import Iterator
 
@@ -35,7 +37,7 @@ app.run("127.0.0.1", int(sys.argv[1]), workers=1, access_log=False)
 def ops_server(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("ops") / "ops.log"
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_OPS, str(port)], cwd=ROOT, env=dict(os.environ),
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_OPS, str(port)], cwd=ROOT, env={**os.environ, "REST_CHANNEL_ENABLED": "true"},
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
 
@@ -69,6 +71,17 @@ def test_the_server_our_channels_run_on_refuses_a_body_over_the_limit_unread(ops
     assert _post_head(ops_server, path, 90 * 1024 * 1024, b" " * 65536).startswith("HTTP/1.1 413")
     assert _post_head(ops_server, path, RASA_SERVER_MAX_REQUEST_BYTES + 1, b" ").startswith("HTTP/1.1 413")
     assert not _post_head(ops_server, path, 2, b"{}").startswith("HTTP/1.1 413")  # read, then the channel answers
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b"null", b'{"sender": 1, "message": "x"}'])
+def test_a_malformed_rest_body_gets_a_json_400(ops_server, body):
+    request = urllib.request.Request(ops_server + "/webhooks/rest/webhook", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)
+    assert refused.value.code == 400
+    assert refused.value.headers.get_content_type() == "application/json"
+    assert "sender" in json.loads(refused.value.read())["error"]
 
 
 @pytest.mark.rasa

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT, ConfigError, load_settings
+from bot.config import ROOT, ConfigError, Settings, load_settings
 from bot.db import dispose_engines, get_engine
 from bot.domain.demo import generate
+from bot.jobs import make_huey
 from bot.runner import demo_environment
 
 
@@ -94,3 +95,9 @@ def test_a_new_sqlite_database_file_is_readable_by_the_owner_only(tmp_path, open
         assert not wal.exists() or _mode(wal) == 0o600
     finally:
         dispose_engines()
+
+
+def test_the_embedded_job_queue_file_is_readable_by_the_owner_only(tmp_path, open_umask):
+    queue = make_huey(Settings(var_dir=tmp_path / "var"))
+    assert queue.pending_count() == 0  # the queue works on the file
+    assert _mode(tmp_path / "var" / "jobs.db") == 0o600
