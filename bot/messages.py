@@ -227,6 +227,7 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "customer.export": "导出客户个人信息",
     "customer.erase": "删除客户个人信息",
     "data.prune": "清理过期数据",
+    "pii.rotate_key": "轮换个人信息密钥",
     "canned_reply.add": "新增常用语",
     "canned_reply.edit": "修改常用语",
     "canned_reply.delete": "删除常用语",
