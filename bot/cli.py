@@ -298,7 +298,7 @@ def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
     """Re-encrypt every encrypted value under the first key of PII_KEY, in batches, while the bot runs
     (README, "Rotating the personal-data key"); resumable: run it again after an interruption."""
     from bot.domain import pii_rotation
-    from bot.domain.pii import cipher
+    from bot.domain.pii import PiiKeyError, cipher
 
     c = cipher()
     _print(f"rotating personal data to key {c.primary_fingerprint} ({c.key_count} key(s) in PII_KEY), "
@@ -310,7 +310,11 @@ def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
         _print(f"{t.table}: {t.scanned_rows}/{t.total_rows} rows, {t.rotated} rotated, {t.current} already "
                f"current" + (f", {t.failed} NOT decryptable" if t.failed else ""))
 
-    result = pii_rotation.rotate(batch_size=args.batch_size, max_batches=args.max_batches, on_batch=on_batch)
+    try:
+        result = pii_rotation.rotate(batch_size=args.batch_size, max_batches=args.max_batches, on_batch=on_batch)
+    except PiiKeyError as exc:
+        _print(f"refused: {exc}")
+        return 1
     _print(f"rotated {result.total('rotated')}, already current {result.total('current')}, rewritten meanwhile "
            f"{result.total('changed')}, not decryptable {result.total('failed')} ({result.batches} batches)")
     if result.total("failed"):

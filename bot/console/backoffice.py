@@ -333,8 +333,11 @@ def escalations_view(s: Session, p: Principal, now: datetime | None = None) -> D
                 "crew": t.crew.name if t.crew else None, "sla_deadline": _iso(t.sla_deadline),
                 "seconds_left": int((t.sla_deadline - now).total_seconds()), "urge_count": t.urge_count or 0}
 
-    return {"escalated": [item(t) for t in escalation.escalation_list(s)],
-            "flagged": [item(t) for t in escalation.flagged(s) if t.escalated_at is None]}
+    def shown(t: Ticket) -> bool:
+        return t.type not in SUPERVISOR_TICKET_TYPES or p.can("privacy_requests.view")
+
+    return {"escalated": [item(t) for t in escalation.escalation_list(s) if shown(t)],
+            "flagged": [item(t) for t in escalation.flagged(s) if t.escalated_at is None and shown(t)]}
 
 
 # ------------------------------------------------------------------------------------- inspections

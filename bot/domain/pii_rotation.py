@@ -26,7 +26,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, upd
 
 from bot.db import Base, session_scope
 from bot.domain import audit, models
-from bot.domain.pii import Cipher, EncryptedText, PiiKeyError, cipher
+from bot.domain.pii import Cipher, EncryptedText, PiiKeyError, cipher, normalize_phone
 
 #: the audit action of a rotation run (bot/messages.py CONSOLE_AUDIT_ACTION_LABELS)
 AUDIT_ACTION = "pii.rotate_key"
@@ -75,8 +75,37 @@ def encrypted_columns() -> Dict[str, Tuple[str, List[str]]]:
 
 
 def _raw_table(name: str, key: str, columns: List[str]) -> Table:
-    """The table with its encrypted columns as plain text: tokens read and written as they are stored."""
+    """The table with ``columns`` as plain text: tokens read and written as they are stored."""
     return Table(name, MetaData(), Column(key, Integer, primary_key=True), *[Column(c, Text) for c in columns])
+
+
+def check_lookup_key(url: str | None, c: Cipher, sample: int = 20) -> None:
+    """Refuse (:class:`~bot.domain.pii.PiiKeyError`) when the lookup key does not reproduce the lookup hashes
+    stored with a sample of channel identities and registered phones: PII_LOOKUP_KEY is then not the key the
+    database was made with, and every phone lookup and SMS conversation is already being missed. Values no
+    key decrypts are left out of the sample."""
+    checked = mismatched = 0
+    contacts_raw = _raw_table("contacts", "id", ["channel", "external_id", "external_hash"])
+    accounts_raw = _raw_table("accounts", "id", ["phone", "phone_hash"])
+    with session_scope(url) as s:
+        rows = [(f"{channel}:", token, stored) for channel, token, stored in s.execute(
+            select(contacts_raw.c.channel, contacts_raw.c.external_id, contacts_raw.c.external_hash)
+            .order_by(contacts_raw.c.id).limit(sample))]
+        rows += [("phone:", token, stored) for token, stored in s.execute(
+            select(accounts_raw.c.phone, accounts_raw.c.phone_hash).where(accounts_raw.c.phone_hash.is_not(None))
+            .order_by(accounts_raw.c.id).limit(sample))]
+    for prefix, token, stored in rows:
+        try:
+            value = c.decrypt(token)
+            if prefix == "phone:":
+                value = normalize_phone(value)  # as bot.domain.pii.phone_hash hashes it
+        except (PiiKeyError, ValueError):
+            continue
+        checked += 1
+        mismatched += c.lookup_hash(prefix + value) != stored
+    if mismatched:
+        raise PiiKeyError(f"PII_LOOKUP_KEY does not reproduce {mismatched} of {checked} stored lookup hashes: set it "
+                          f"to the key this database was created with (its first PII_KEY) before rotating")
 
 
 def _rotate_batch(url: str | None, table: Table, after: int, batch_size: int, c: Cipher,
@@ -123,10 +152,12 @@ def rotate(
 
     Two audit entries without personal data: the run starting (outcome ``started``) and its counts at the
     end (``ok``; ``incomplete`` when stopped early; ``failed`` when some value decrypts under no key).
-    Raises ``ValueError`` for a batch size below 1 and :class:`~bot.domain.pii.PiiKeyError` for missing keys."""
+    Raises ``ValueError`` for a batch size below 1 and :class:`~bot.domain.pii.PiiKeyError` for missing keys
+    or a lookup key that is not the database's (:func:`check_lookup_key`; then nothing is changed)."""
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
     c = cipher()
+    check_lookup_key(url, c)
     with session_scope(url) as s:
         audit.record(s, actor, AUDIT_ACTION, "database", "", outcome="started", key=c.primary_fingerprint,
                      keys=c.key_count, batch_size=batch_size)
@@ -159,4 +190,4 @@ def rotate(
     return result
 
 
-__all__ = ["AUDIT_ACTION", "RotationResult", "TableProgress", "encrypted_columns", "rotate"]
+__all__ = ["AUDIT_ACTION", "RotationResult", "TableProgress", "check_lookup_key", "encrypted_columns", "rotate"]

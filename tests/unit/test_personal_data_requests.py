@@ -25,7 +25,7 @@ from bot.clock import utcnow
 from bot.config import get_settings, load_settings
 from bot.console import backoffice
 from bot.console.permissions import ConsoleError, Principal
-from bot.domain import contacts, integration, privacy, staff, transcript
+from bot.domain import contacts, escalation, integration, privacy, staff, transcript
 from bot.domain.models import AuditEntry, Ticket
 from bot.domain.rules import get_rules
 from tests.eventually import eventually_async
@@ -90,8 +90,13 @@ def test_supervisors_see_personal_data_requests_dispatchers_and_the_backoffice_a
         for name, role in (("dsp", "dispatcher"), ("sup", "supervisor"), ("adm", "admin")):
             user, _ = staff.add(s, name, role, "correct-horse-battery")
             people[name] = Principal.of(user)
-        ticket_no = privacy.file_request(s, make_contact(s, "wechat", "oWxPrivacyOpenid03"), "view").ticket.ticket_no
+        ticket = privacy.file_request(s, make_contact(s, "wechat", "oWxPrivacyOpenid03"), "view").ticket
+        ticket_no, overdue_at = ticket.ticket_no, ticket.sla_deadline + timedelta(days=1)
+        escalation.scan(s, overdue_at)  # nobody answered in 30 days: on the escalation list
     with db.session() as s:
+        assert [e["ticket_no"] for e in backoffice.escalations_view(s, people["sup"], overdue_at)["escalated"]] == [
+            ticket_no]
+        assert backoffice.escalations_view(s, people["dsp"], overdue_at)["escalated"] == []
         for who in ("sup", "adm"):
             queue = backoffice.queue_view(s, people[who], {})["tickets"]
             assert [(t["ticket_no"], t["type"]) for t in queue] == [(ticket_no, "privacy")]

@@ -168,6 +168,17 @@ def test_the_command_stops_after_max_batches_and_says_to_run_it_again(db, use_ke
     assert "done: every value is under the first key" in capsys.readouterr().out
 
 
+def test_a_lookup_key_that_is_not_the_databases_is_refused_before_anything_changes(db, use_keys, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    use_keys(OLD)
+    _seed(db)
+    before = _tokens(db.url)
+    use_keys(f"{NEW},{OLD}", lookup_key=NEW)  # step 1 done wrong: phones would no longer be found
+    assert cli.main(["rotate-pii-key"]) == 1
+    assert "refused: PII_LOOKUP_KEY does not reproduce" in capsys.readouterr().out
+    assert _tokens(db.url) == before
+
+
 # ---------------------------------------------------------------------------------------- configuration
 
 
