@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.channels.common import personal_data_kind
+from bot.channels.rest import RestInput
 from bot.channels.sms import SmsInput
 from bot.channels.sms_state import SmsState
 from bot.channels.wechat import WeChatInput
@@ -137,13 +138,14 @@ def chat_env(db, monkeypatch):
     """The process configured for the test database and a WeChat token (the channels read settings)."""
     monkeypatch.setenv("DATABASE_URL", db.url)
     monkeypatch.setenv("WECHAT_TOKEN", TEST_WECHAT_TOKEN)
+    monkeypatch.setenv("REST_CHANNEL_ENABLED", "true")
     get_settings.cache_clear()
     yield db
     get_settings.cache_clear()
 
 
 class ChatServer:
-    """A Rasa-server-like process with the WeChat and SMS channels mounted where Rasa mounts them."""
+    """A Rasa-server-like process with the WeChat, SMS and REST channels mounted where Rasa mounts them."""
 
     def __init__(self, agent: NoModel) -> None:
         self.port = free_port()
@@ -153,6 +155,7 @@ class ChatServer:
         self.app = Sanic(f"pdrtest{uuid.uuid4().hex[:10]}")
         self.app.blueprint(WeChatInput().blueprint(agent), url_prefix="/webhooks/wechat")
         self.app.blueprint(SmsInput(self.sms_settings, SmsState(None)).blueprint(agent), url_prefix="/webhooks/sms")
+        self.app.blueprint(RestInput().blueprint(agent), url_prefix="/webhooks/rest")
         self.wechat = WeChatClient(f"http://127.0.0.1:{self.port}/webhooks/wechat/webhook")
         self.server: Any = None
 
@@ -177,6 +180,13 @@ class ChatServer:
                 assert resp.status == 200
                 root = ElementTree.fromstring((await resp.text()).encode())
         return [m.text or "" for m in root.findall("Message")]
+
+    async def rest(self, sender: str, message: str) -> List[str]:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
+                                    json={"sender": sender, "message": message}) as resp:
+                assert resp.status == 200
+                return [m["text"] for m in await resp.json()]
 
     async def wechat_text(self, openid: str, text: str) -> str:
         reply = await asyncio.to_thread(self.wechat.post, self.wechat.text(openid, text))
@@ -220,3 +230,12 @@ async def test_sms_删除我的个人信息_is_answered_in_the_twiml_and_filed_f
         assert [(e.direction, e.text) for e in transcript.since(s, sender_id)][:2] == [
             ("in", "删除我的个人信息"), ("out", replies[0])]
     assert tickets[0].sla_deadline > utcnow() + timedelta(days=29)
+
+
+async def test_the_rest_channel_takes_the_request_too(chat_env):
+    agent = NoModel()
+    async with ChatServer(agent) as server:
+        replies = await server.rest("tester01", "你们存了我哪些信息")
+    (ticket,) = _privacy_tickets(chat_env)
+    assert ticket.channel == "rest" and ticket.subtype == "view" and "--sender rest:tester01" in ticket.description
+    assert len(replies) == 1 and ticket.ticket_no in replies[0] and agent.received == []
