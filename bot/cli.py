@@ -16,6 +16,7 @@
     bot export-customer (--account NO | --sender ID) [--out FILE]   what we hold about a customer (JSON)
     bot erase-customer (--account NO | --sender ID) --confirm       erase a customer's personal data
     bot prune                        delete transcripts, trackers, outbox bodies older than DATA_RETENTION_DAYS
+    bot rotate-pii-key [--batch-size N] [--max-batches N]   re-encrypt personal data under the newest PII_KEY
 
 Exit status: 0 on success, 1 when something was refused (bad rows, bad arguments), 2 on usage errors.
 """
@@ -293,6 +294,46 @@ def cmd_prune(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
+    """Re-encrypt every encrypted value under the first key of PII_KEY, in batches, while the bot runs
+    (README, "Rotating the personal-data key"); resumable: run it again after an interruption."""
+    from bot.domain import pii_rotation
+    from bot.domain.pii import PiiKeyError, cipher
+
+    c = cipher()
+    _print(f"rotating personal data to key {c.primary_fingerprint} ({c.key_count} key(s) in PII_KEY), "
+           f"{args.batch_size} rows per batch")
+    if c.key_count == 1:
+        _print("PII_KEY holds one key: only checking that every value is under it")
+
+    def on_batch(t: pii_rotation.TableProgress) -> None:
+        _print(f"{t.table}: {t.scanned_rows}/{t.total_rows} rows, {t.rotated} rotated, {t.current} already "
+               f"current" + (f", {t.failed} NOT decryptable" if t.failed else ""))
+
+    try:
+        result = pii_rotation.rotate(batch_size=args.batch_size, max_batches=args.max_batches, on_batch=on_batch)
+    except PiiKeyError as exc:
+        _print(f"refused: {exc}")
+        return 1
+    _print(f"rotated {result.total('rotated')}, already current {result.total('current')}, rewritten meanwhile "
+           f"{result.total('changed')}, not decryptable {result.total('failed')} ({result.batches} batches)")
+    if result.total("failed"):
+        _print("some values decrypt under no key of PII_KEY (left as they are): was a key removed too early?")
+        return 1
+    if not result.complete:
+        _print("stopped before the end (--max-batches): run the command again to finish")
+        return 0
+    _print("done: every value is under the first key; the other keys can be removed from PII_KEY")
+    return 0
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="电力营销智能客服 — operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -360,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confirm", action="store_true", help="required: erasing cannot be undone")
     p.set_defaults(func=cmd_erase_customer)
     sub.add_parser("prune", help="apply DATA_RETENTION_DAYS (run daily)").set_defaults(func=cmd_prune)
+    p = sub.add_parser("rotate-pii-key", help="re-encrypt personal data under the first key of PII_KEY (resumable)")
+    p.add_argument("--batch-size", type=_positive, default=500, help="rows per transaction (default 500)")
+    p.add_argument("--max-batches", type=_positive, default=None, help="stop after this many batches (run again "
+                   "to go on)")
+    p.set_defaults(func=cmd_rotate_pii_key)
     return parser
 
 

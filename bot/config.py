@@ -8,6 +8,8 @@ and an explicit mapping, so they never depend on the developer's shell.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
 import re
@@ -105,6 +107,34 @@ def parse_url(name: str, value: str, schemes: tuple[str, ...] = ("http", "https"
 
 
 
+def parse_fernet_keys(name: str, value: str) -> Tuple[str, ...]:
+    """Comma-separated Fernet keys (32 url-safe base64-encoded bytes each, ``Fernet.generate_key()``), newest
+    first: ``PII_KEY``. Raises :class:`ConfigError` naming ``name`` and the position of a bad key (never the
+    key itself), for an empty list or a key given twice."""
+    keys = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not keys:
+        raise ConfigError(f"{name}: expected one or more Fernet keys separated by commas")
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(f"{name}: key {position} of {len(keys)} is not a Fernet key (32 url-safe "
+                              f"base64-encoded bytes, from Fernet.generate_key())")
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{name}: the same key is given twice")
+    return keys
+
+
+def _pii_lookup_key(name: str, value: str) -> str:
+    """``PII_LOOKUP_KEY``: one key in the Fernet format (see :func:`parse_fernet_keys`)."""
+    keys = parse_fernet_keys(name, value)
+    if len(keys) != 1:
+        raise ConfigError(f"{name}: expected exactly one key, got {len(keys)}")
+    return keys[0]
+
+
 #: What a back-office API token may be limited to (``system:token:scope+scope``).
 API_SCOPES = frozenset({"tickets.read", "tickets.write", "outages.write"})
 
@@ -142,7 +172,10 @@ class Settings:
     database_url: str = f"sqlite:///{ROOT / 'var' / 'powerbot.db'}"
     redis_url: str | None = None
     var_dir: Path = ROOT / "var"
-    pii_key: str | None = None
+    # Fernet keys encrypting personal data, newest first (PII_KEY); the key of the lookup hashes (PII_LOOKUP_KEY,
+    # unset = derived from the first PII_KEY, as before it existed)
+    pii_keys: Tuple[str, ...] = ()
+    pii_lookup_key: str | None = None
     service_rules_file: Path = ROOT / "service_rules.yml"
     public_base_url: str | None = None
 
@@ -258,7 +291,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_url=database_url,
         redis_url=get("REDIS_URL"),
         var_dir=var_dir,
-        pii_key=get("PII_KEY"),
+        pii_keys=parsed("PII_KEY", parse_fernet_keys, ()),
+        pii_lookup_key=_checked_lookup_key(get("PII_LOOKUP_KEY"), get("PII_KEY")),
         service_rules_file=Path(get("SERVICE_RULES_FILE") or defaults.service_rules_file),
         public_base_url=parsed("PUBLIC_BASE_URL", parse_url, None),
         wechat_token=get("WECHAT_TOKEN"),
@@ -310,6 +344,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         data_retention_days=parsed("DATA_RETENTION_DAYS", integer(1), defaults.data_retention_days),
         audit_retention_days=parsed("AUDIT_RETENTION_DAYS", _audit_retention, defaults.audit_retention_days),
     )
+
+
+def _checked_lookup_key(lookup_key: str | None, pii_key: str | None) -> str | None:
+    """PII_LOOKUP_KEY, required once PII_KEY holds several keys: derived from the first key, the lookup
+    hashes (phones, SMS conversation ids) would change with every rotation and no customer would be found."""
+    if lookup_key is not None:
+        return _pii_lookup_key("PII_LOOKUP_KEY", lookup_key)
+    if pii_key is not None and len([k for k in pii_key.split(",") if k.strip()]) > 1:
+        raise ConfigError("PII_LOOKUP_KEY: required when PII_KEY holds more than one key; set it to the key the "
+                          "database was created with (the old PII_KEY) so phones and SMS conversations are "
+                          "still found (README, \"Rotating the personal-data key\")")
+    return None
 
 
 def _audit_retention(name: str, value: str) -> int:

@@ -27,6 +27,26 @@ TICKET_TYPE_LABELS = {
     "business": "业务申请",
     "callback": "回电请求",
     "defect": "设备缺陷",
+    "privacy": "个人信息请求",
+}
+
+# --- personal-data requests typed in the chat (`我的信息`, `删除我的个人信息`): the channel answers them itself
+# (bot.channels.common.answer_personal_data_request) and files a ticket for the supervisors. {days}: the
+# deadline in service_rules.yml (sla.personal_data_request_days); {deadline}: its local date as "12月31日".
+PERSONAL_DATA_REPLIES = {
+    "view": "已收到您查询个人信息的申请，工单号{ticket_no}。我们会在{days}天内（{deadline}前）核实您的身份后，"
+            "把本服务保存的您的个人信息（绑定的户号、联系方式、咨询记录、工单等）提供给您。",
+    "delete": "已收到您删除个人信息的申请，工单号{ticket_no}。我们会在{days}天内（{deadline}前）核实后，删除本服务"
+              "保存的您的个人信息（咨询记录、联系方式等）并解除全部户号绑定，之后再查询需重新绑定户号。户号的用电档案"
+              "由营销系统依法保存，不在删除范围内。",
+}
+PERSONAL_DATA_ALREADY = "您{date}已提交过该申请（工单号{ticket_no}），我们会在{deadline}前办理完毕，请耐心等候。"
+# the ticket's description: what the customer asked and the command that carries it out
+PERSONAL_DATA_TICKET = {
+    "view": "客户通过{channel}申请查看本服务保存的其个人信息（个人信息保护法第45条），须于{deadline}前办理：核实身份后"
+            "运行 bot export-customer --sender {sender_id} --out <文件>，将结果经已验证的渠道交给客户，再办结本工单。",
+    "delete": "客户通过{channel}申请删除其个人信息并解除全部户号绑定（个人信息保护法第47条），须于{deadline}前办理："
+              "核实身份后运行 bot erase-customer --sender {sender_id} --confirm，再办结本工单。",
 }
 
 # --- console (sent to the customer when an agent takes over, hands back or closes the conversation)
@@ -227,6 +247,8 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "customer.export": "导出客户个人信息",
     "customer.erase": "删除客户个人信息",
     "data.prune": "清理过期数据",
+    "pii.rotate_key": "轮换个人信息密钥",
+    "customer.data_request": "客户申请查看/删除个人信息",
     "canned_reply.add": "新增常用语",
     "canned_reply.edit": "修改常用语",
     "canned_reply.delete": "删除常用语",

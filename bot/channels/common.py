@@ -3,7 +3,8 @@
 Customer text is cleaned (:func:`bot.nlu.normalize.clean_text`) and loses any leading ``/`` so nobody
 can trigger Rasa's ``/intent{"slot": ...}`` syntax by typing it. Channel-generated events (a menu
 click, a subscription, a location) become internal intents built by :func:`internal_message` —
-the only way a ``/``-message reaches Rasa.
+the only way a ``/``-message reaches Rasa. A customer's personal-data request (``我的信息``,
+``删除我的个人信息``) never reaches Rasa: the channel files it and answers (:func:`personal_data_kind`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any, Callable, Dict, List, TypeVar
 from rasa.core.channels.channel import CollectingOutputChannel
 
 from bot.db import session_scope
-from bot.domain import transcript
+from bot.domain import contacts, privacy, transcript
 from bot.nlu import commands
 from bot.nlu.normalize import clean_text
+from bot.nlu.patterns import personal_data_request
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +50,30 @@ def rasa_text(text: str) -> str:
     off/on, "还没来电" — bot.nlu.commands), else the text itself."""
     command = commands.match(text)
     return internal_message(command.intent, command.entities or None) if command else text
+
+
+def personal_data_kind(text: str) -> str | None:
+    """``"view"`` / ``"delete"`` when a short cleaned customer message asks what we hold about them
+    (``我的信息``) or to delete it (``删除我的个人信息``) — bot.nlu.patterns.personal_data_request; the channel
+    answers it itself (:func:`answer_personal_data_request`), without the model. A longer message that
+    merely mentions 我的信息 goes to the model, like the fixed commands of bot.nlu.commands."""
+    text = (text or "").strip()
+    if not text or len(text) > commands.MAX_COMMAND_CHARS:
+        return None
+    return personal_data_request(text)
+
+
+def _file_personal_data_request(sender_id: str, kind: str, message_id: str | None) -> str:
+    with session_scope() as s:
+        contact = contacts.for_sender(s, sender_id)
+        source_key = f"{sender_id}:{message_id}"[:128] if message_id else None
+        return privacy.file_request(s, contact, kind, source_key=source_key).reply()
+
+
+async def answer_personal_data_request(sender_id: str, kind: str, message_id: str | None = None) -> List[str]:
+    """File the customer's personal-data request as a ticket for the supervisors (bot.domain.privacy,
+    idempotent on ``message_id``) and return the reply telling them its number and deadline."""
+    return [await in_thread(_file_personal_data_request, sender_id, kind, message_id)]
 
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:

@@ -16,7 +16,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import logs, startup
-from bot.channels.common import RecordingCollector, customer_text, rasa_text, record_inbound, record_outbound
+from bot.channels.common import (
+    RecordingCollector,
+    answer_personal_data_request,
+    customer_text,
+    personal_data_kind,
+    rasa_text,
+    record_inbound,
+    record_outbound,
+)
 from bot.channels.resilience import keep_for_agent, watched_turn
 from bot.config import get_settings
 
@@ -57,6 +65,11 @@ class RestInput(InputChannel):
             request_id = logs.new_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
             logs.bind(request_id, sender_id)
             await record_inbound(sender_id, "rest", text)
+            kind = personal_data_kind(text)
+            if kind:  # 我的信息 / 删除我的个人信息: a ticket for the supervisors, answered without the model
+                texts = await answer_personal_data_request(sender_id, kind)
+                await record_outbound(sender_id, "rest", texts)
+                return response.json([{"recipient_id": sender_id, "text": t} for t in texts])
             outcome = await watched_turn(on_new_message, UserMessage(rasa_text(text), collector, sender_id, input_channel="rest",
                                                                      metadata={logs.METADATA_KEY: request_id}))
             if outcome.failed:

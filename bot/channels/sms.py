@@ -45,9 +45,11 @@ from twilio.request_validator import RequestValidator
 from bot import logs, messages, metrics, startup
 from bot.channels.common import (
     RecordingCollector,
+    answer_personal_data_request,
     customer_text,
     in_thread,
     internal_message,
+    personal_data_kind,
     rasa_text,
     record_inbound,
     record_outbound,
@@ -325,6 +327,12 @@ class SmsInput(InputChannel):
             await record_outbound(sender_id, CHANNEL, [messages.SMS_OPTED_IN], author="system")
             return _xml(twiml(messages.SMS_OPTED_IN))
 
+        kind = personal_data_kind(text)
+        if kind:  # 我的信息 / 删除我的个人信息: a ticket for the supervisors, answered without the model
+            await record_inbound(sender_id, CHANNEL, text)
+            reply = "\n".join(await answer_personal_data_request(sender_id, kind, message_sid))
+            await record_outbound(sender_id, CHANNEL, [reply])
+            return _xml(twiml(reply))
         if text:
             choice = chosen(text, await self._current_choices(sender_id)) if _CHOICE.fullmatch(text) else None
             await record_inbound(sender_id, CHANNEL, text)

@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import logs, messages, metrics, startup
-from bot.channels.common import RecordingCollector, record_outbound
+from bot.channels.common import RecordingCollector, answer_personal_data_request, record_outbound
 from bot.channels.dedup import SeenStore
 from bot.channels.resilience import answered_before, keep_for_agent, watched_turn
 from bot.channels.wechat_menu import current_menu
@@ -126,7 +126,7 @@ def _note_template_receipt(msgid: str, wechat_status: str) -> None:
 
 def _has_customer_side(inbound: Inbound) -> bool:
     return bool(inbound.transcript_text or inbound.unsubscribe or inbound.opens_window or inbound.subscribe_scene
-                or inbound.rasa_text or inbound.channel_reply)
+                or inbound.rasa_text or inbound.channel_reply or inbound.personal_data)
 
 
 class WeChatInput(InputChannel):
@@ -332,6 +332,8 @@ class WeChatInput(InputChannel):
         if inbound.metadata.get("media_id") and "pic_url" in inbound.metadata:
             self._spawn(_keep_photo(inbound.metadata["pic_url"] or inbound.metadata["media_id"],
                                     inbound.metadata["media_id"]))
+        if inbound.personal_data:  # 我的信息 / 删除我的个人信息: a ticket for the supervisors, no Rasa turn
+            return await answer_personal_data_request(inbound.sender_id, inbound.personal_data, inbound.message_id)
         if inbound.rasa_text is None:
             return [inbound.channel_reply] if inbound.channel_reply else []
         if turn.retaken:  # the server that took it on died: did it finish the turn before?

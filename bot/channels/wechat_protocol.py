@@ -33,7 +33,7 @@ from wechatpy.messages import ImageMessage, LocationMessage, TextMessage, VoiceM
 from wechatpy.replies import TextReply
 
 from bot import messages
-from bot.channels.common import customer_text, internal_message, rasa_text
+from bot.channels.common import customer_text, internal_message, personal_data_kind, rasa_text
 from bot.channels.wechat_menu import Menu
 
 #: Largest request body accepted (WeChat's messages are a few KB at most).
@@ -209,6 +209,7 @@ class Inbound:
     message_id: str  # Rasa's message id (the dialogue's idempotency key)
     rasa_text: Optional[str] = None  # customer text or a channel-generated /intent; None: no Rasa turn
     channel_reply: Optional[str] = None  # answered by the channel itself
+    personal_data: Optional[str] = None  # "view"/"delete": a personal-data request the channel files and answers
     transcript_text: Optional[str] = None  # how the message appears in the transcript
     opens_window: bool = True  # restarts WeChat's 48-hour customer-service window
     subscribe_scene: Optional[str] = None
@@ -302,6 +303,9 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
         if not text:
             return Inbound(**base, channel_reply=messages.WECHAT_EMPTY_TEXT, transcript_text=content[:1000] or None,
                            metadata=meta)
+        if personal_data_kind(text):
+            return Inbound(**base, personal_data=personal_data_kind(text), transcript_text=content[:1000],
+                           metadata=meta)
         return Inbound(**base, rasa_text=rasa_text(text), transcript_text=content[:1000], metadata=meta)
 
     if isinstance(message, VoiceMessage):
@@ -311,6 +315,9 @@ def parse_inbound(xml: str, menu: Menu) -> Inbound:
             return Inbound(**base, rasa_text=internal_message("voice_unrecognized"),
                            transcript_text=_label("voice_unrecognized"), metadata=meta)
         meta["recognition"] = True
+        if personal_data_kind(text):
+            return Inbound(**base, personal_data=personal_data_kind(text), transcript_text=_label("voice", text=text),
+                           metadata=meta)
         return Inbound(**base, rasa_text=text, transcript_text=_label("voice", text=text), metadata=meta)
 
     if isinstance(message, LocationMessage):

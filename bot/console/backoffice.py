@@ -33,6 +33,7 @@ from bot.domain import (
 from bot.domain.dispatch import DispatchError, QueueFilter
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
+    SUPERVISOR_TICKET_TYPES,
     TICKET_TYPES,
     Account,
     Contact,
@@ -66,9 +67,11 @@ def dispatch_error(exc: DispatchError) -> ConsoleError:
     return ConsoleError(409, f"ticket_{exc.reason}", **{k: str(v) for k, v in exc.info.items()})
 
 
-def _ticket(s: Session, ticket_no: str) -> Ticket:
+def _ticket(s: Session, ticket_no: str, p: Principal) -> Ticket:
+    """The ticket numbered ``ticket_no`` as ``p`` may see it: a personal-data request is the supervisors'
+    (``privacy_requests.view``) and does not exist for dispatchers (404)."""
     ticket = tickets.by_no(s, ticket_no)
-    if ticket is None:
+    if ticket is None or (ticket.type in SUPERVISOR_TICKET_TYPES and not p.can("privacy_requests.view")):
         raise ConsoleError(404, "ticket_not_found")
     return ticket
 
@@ -115,7 +118,8 @@ def queue_view(s: Session, p: Principal, args: Dict[str, str], now: datetime | N
     crew = _crew(s, args.get("crew"))
     filters = QueueFilter(types=[kind] if kind else (), township=args.get("township") or None,
                           statuses=[status] if status else (), crew_id=crew.id if crew else None,
-                          overdue_only=(args.get("overdue") or "") in ("1", "true"))
+                          overdue_only=(args.get("overdue") or "") in ("1", "true"),
+                          exclude_types=() if p.can("privacy_requests.view") else SUPERVISOR_TICKET_TYPES)
     items = dispatch.queue(s, filters, now=now)
     return {"tickets": [_queue_item(i) for i in items], "now": _iso(now),
             "townships": sorted({i.ticket.township for i in dispatch.queue(s, now=now) if i.ticket.township}),
@@ -161,7 +165,7 @@ def ticket_view(s: Session, p: Principal, ticket_no: str, now: datetime | None =
     if not p.can("tickets.view"):
         p.require("ticket.update")
     now = now or utcnow()
-    ticket = _ticket(s, ticket_no)
+    ticket = _ticket(s, ticket_no, p)
     if not p.can("tickets.view"):
         _may_edit(s, p, ticket)
     prog = tickets.progress(ticket, now)
@@ -205,7 +209,7 @@ def ticket_view(s: Session, p: Principal, ticket_no: str, now: datetime | None =
 def set_status(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """Move a ticket along the life cycle with a note, optionally a crew and an ETA (dispatchers)."""
     p.require("tickets.work")
-    ticket = _ticket(s, ticket_no)
+    ticket = _ticket(s, ticket_no, p)
     status = str(body.get("status") or "")
     if status not in dispatch.TRANSITIONS:
         raise ConsoleError(400, "bad_status")
@@ -221,7 +225,7 @@ def set_status(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -
 def assign(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """Give a ticket to a crew (and an ETA) without changing its status."""
     p.require("tickets.work")
-    ticket = _ticket(s, ticket_no)
+    ticket = _ticket(s, ticket_no, p)
     crew = _crew(s, body.get("crew_id"))
     if crew is None:
         raise ConsoleError(400, "bad_crew")
@@ -235,7 +239,7 @@ def assign(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Di
 def merge(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """Merge this ticket (a duplicate) into the incident ``into``."""
     p.require("tickets.work")
-    duplicate, into = _ticket(s, ticket_no), _ticket(s, str(body.get("into") or ""))
+    duplicate, into = _ticket(s, ticket_no, p), _ticket(s, str(body.get("into") or ""), p)
     try:
         survivor = dispatch.merge(s, duplicate, into, p.actor, note=str(body.get("note") or ""))
     except DispatchError as exc:
@@ -245,7 +249,7 @@ def merge(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dic
 
 def add_note(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """An internal note (dispatchers; agents on tickets of their conversations)."""
-    ticket = _ticket(s, ticket_no)
+    ticket = _ticket(s, ticket_no, p)
     _may_edit(s, p, ticket)
     try:
         note = dispatch.add_note(s, ticket, str(body.get("text") or ""), p.actor)
@@ -256,7 +260,7 @@ def add_note(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> 
 
 def correct(s: Session, p: Principal, ticket_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """Correct the description (dispatchers; agents on tickets of their conversations)."""
-    ticket = _ticket(s, ticket_no)
+    ticket = _ticket(s, ticket_no, p)
     _may_edit(s, p, ticket)
     try:
         dispatch.correct_description(s, ticket, str(body.get("description") or ""), p.actor)
@@ -329,8 +333,11 @@ def escalations_view(s: Session, p: Principal, now: datetime | None = None) -> D
                 "crew": t.crew.name if t.crew else None, "sla_deadline": _iso(t.sla_deadline),
                 "seconds_left": int((t.sla_deadline - now).total_seconds()), "urge_count": t.urge_count or 0}
 
-    return {"escalated": [item(t) for t in escalation.escalation_list(s)],
-            "flagged": [item(t) for t in escalation.flagged(s) if t.escalated_at is None]}
+    def shown(t: Ticket) -> bool:
+        return t.type not in SUPERVISOR_TICKET_TYPES or p.can("privacy_requests.view")
+
+    return {"escalated": [item(t) for t in escalation.escalation_list(s) if shown(t)],
+            "flagged": [item(t) for t in escalation.flagged(s) if t.escalated_at is None and shown(t)]}
 
 
 # ------------------------------------------------------------------------------------- inspections

@@ -245,6 +245,7 @@ class QueueFilter:
     statuses: Sequence[str] = ()
     crew_id: int | None = None
     overdue_only: bool = False
+    exclude_types: Sequence[str] = ()  # e.g. personal-data requests, which only supervisors see
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,8 @@ def queue(s: Session, filters: QueueFilter | None = None, now: datetime | None =
     q = select(Ticket).where(Ticket.status.in_(statuses), Ticket.merged_into_id.is_(None))
     if f.types:
         q = q.where(Ticket.type.in_(list(f.types)))
+    if f.exclude_types:
+        q = q.where(Ticket.type.notin_(list(f.exclude_types)))
     if f.township:
         q = q.where(Ticket.township == f.township)
     if f.crew_id is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.domain import crews, dispatch, tickets
-from bot.domain.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, IntegrationEvent, Ticket
+from bot.domain.models import OPEN_TICKET_STATUSES, SUPERVISOR_TICKET_TYPES, TICKET_STATUSES, IntegrationEvent, Ticket
 
 #: The statuses an event may carry; ``reopened`` moves a resolved ticket back to ``open``.
 EVENT_STATUSES = ("dispatched", "on_site", "resolved", "closed", "cancelled", "reopened")
@@ -114,8 +114,9 @@ def listing(
 ) -> List[Ticket]:
     """Tickets for an outside system, oldest change first. ``status="open"`` means every not-final status
     (open, dispatched, on_site); another status matches exactly; ``None`` any. ``updated_since`` is
-    naive UTC."""
-    q = select(Ticket)
+    naive UTC. Customers' personal-data requests (``SUPERVISOR_TICKET_TYPES``) are not listed: they are the
+    supervisors' work, not the dispatch or marketing system's."""
+    q = select(Ticket).where(Ticket.type.notin_(list(SUPERVISOR_TICKET_TYPES)))
     if status == "open":
         q = q.where(Ticket.status.in_(OPEN_TICKET_STATUSES))
     elif status in TICKET_STATUSES:

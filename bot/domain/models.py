@@ -36,7 +36,10 @@ from bot.domain.pii import EncryptedText
 AREA_TYPES = ("urban", "rural", "remote")
 CATEGORIES = ("residential", "commercial", "agricultural")
 TARIFFS = ("tiered", "tou")
-TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback", "defect")
+TICKET_TYPES = ("repair", "hazard", "complaint", "meter", "business", "callback", "defect", "privacy")
+#: ticket types only supervisors and administrators see (a customer's personal-data request: not the
+#: dispatchers' or the back-office API's business)
+SUPERVISOR_TICKET_TYPES = ("privacy",)
 TICKET_STATUSES = ("open", "dispatched", "on_site", "resolved", "closed", "cancelled")
 OPEN_TICKET_STATUSES = ("open", "dispatched", "on_site")
 CHANNELS = ("wechat", "sms", "console", "rest")

@@ -1,8 +1,11 @@
 """Personal data: encryption at rest, keyed lookup hashes, masking for display and logs.
 
-Names and phone numbers are stored Fernet-encrypted (AES-128-CBC + HMAC) under ``PII_KEY``; a phone
-is found by an HMAC-SHA256 of its normalised digits, keyed by a key derived from ``PII_KEY``, so the
-database never holds a phone in clear and still answers "which accounts use this number".
+Names and phone numbers are stored Fernet-encrypted (AES-128-CBC + HMAC) under ``PII_KEY`` — one key or
+several, newest first: new data is encrypted with the first, old data decrypts under any, and
+``bot rotate-pii-key`` (:mod:`bot.domain.pii_rotation`) re-encrypts the old under the first. A phone is found
+by an HMAC-SHA256 of its normalised digits under the lookup key (``PII_LOOKUP_KEY``, else derived from the
+first ``PII_KEY``), which never rotates, so the database never holds a phone in clear and still answers
+"which accounts use this number".
 Everything that shows personal data to a person goes through :func:`mask_phone` / :func:`mask_name`.
 """
 
@@ -16,13 +19,13 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, List, Sequence, Tuple
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.types import Text, TypeDecorator
 
 from bot import textnorm
-from bot.config import Settings, get_settings
+from bot.config import ConfigError, Settings, get_settings, parse_fernet_keys
 
 logger = logging.getLogger(__name__)
 
@@ -30,55 +33,110 @@ PHONE_RE = textnorm.PHONE_RE
 
 
 class PiiKeyError(RuntimeError):
-    """PII_KEY is missing or malformed where it must be given."""
+    """PII_KEY is missing or malformed where it must be given, or a token decrypts under none of its keys."""
 
 
-def _load_key(settings: Settings) -> bytes:
-    if settings.pii_key:
-        key = settings.pii_key.strip().encode()
+def _demo_keys(settings: Settings) -> Tuple[str, ...]:
+    """The embedded demo's keys: generated once into ``var/pii.key``, next to the SQLite file (the file may
+    hold several comma-separated keys, newest first, like PII_KEY)."""
+    path: Path = settings.var_dir / "pii.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(Fernet.generate_key())
+        logger.warning("PII_KEY not set: generated a demo key in %s", path)
+    try:
+        return parse_fernet_keys(str(path), path.read_text(encoding="ascii"))
+    except (ConfigError, UnicodeDecodeError) as exc:
+        raise PiiKeyError(str(exc)) from exc
+
+
+def _load_keys(settings: Settings) -> Tuple[List[bytes], bytes | None]:
+    """(encryption keys newest first, the lookup-hash key or None = derived from the first key)."""
+    if settings.pii_keys:
+        keys: Sequence[str] = settings.pii_keys
     elif settings.is_sqlite:
-        # The embedded demo: generate a key once, next to the SQLite file.
-        path: Path = settings.var_dir / "pii.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(Fernet.generate_key())
-            logger.warning("PII_KEY not set: generated a demo key in %s", path)
-        key = path.read_bytes().strip()
+        keys = _demo_keys(settings)
+        if len(keys) > 1 and not settings.pii_lookup_key:
+            raise PiiKeyError("PII_LOOKUP_KEY must be set when var/pii.key holds more than one key (README, "
+                              "\"Rotating the personal-data key\")")
     else:
         raise PiiKeyError("PII_KEY must be set when DATABASE_URL is not SQLite (see README, Configuration)")
-    try:
-        Fernet(key)
-    except (ValueError, TypeError) as exc:
-        raise PiiKeyError("PII_KEY must be 32 url-safe base64-encoded bytes (Fernet.generate_key())") from exc
-    return key
+    lookup = settings.pii_lookup_key.encode("ascii") if settings.pii_lookup_key else None
+    return [k.encode("ascii") for k in keys], lookup
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short public name of a key (8 hex digits of its SHA-256), for logs and the audit log: tells keys
+    apart, reveals nothing of them."""
+    return hashlib.sha256(key.strip()).hexdigest()[:8]
 
 
 class Cipher:
-    """Encrypts/decrypts personal data and computes lookup hashes under one key."""
+    """Encrypts/decrypts personal data under PII_KEY's keys and computes lookup hashes under a stable key.
 
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
-        self._hash_key = hmac.new(base64.urlsafe_b64decode(key), b"powerbot/lookup/v1", hashlib.sha256).digest()
+    ``keys``: Fernet keys newest first (one key is accepted alone too). Encryption uses the first;
+    decryption tries each (``MultiFernet``). ``lookup_key``: the key of the lookup hashes (PII_LOOKUP_KEY);
+    None derives it from the first key — exactly what every database written before PII_LOOKUP_KEY existed
+    used, so its phone hashes and SMS conversation ids keep matching."""
+
+    def __init__(self, keys: Sequence[bytes] | bytes, lookup_key: bytes | None = None) -> None:
+        key_list = [keys] if isinstance(keys, bytes) else list(keys)
+        if not key_list:
+            raise PiiKeyError("no PII key given")
+        self._keys = key_list
+        self._primary = Fernet(key_list[0])
+        self._fernet = MultiFernet([Fernet(k) for k in key_list])
+        seed = base64.urlsafe_b64decode(lookup_key or key_list[0])
+        self._hash_key = hmac.new(seed, b"powerbot/lookup/v1", hashlib.sha256).digest()
+
+    @property
+    def primary_fingerprint(self) -> str:
+        """:func:`key_fingerprint` of the key new data is encrypted with."""
+        return key_fingerprint(self._keys[0])
+
+    @property
+    def key_count(self) -> int:
+        return len(self._keys)
 
     def encrypt(self, value: str) -> str:
+        """A Fernet token (ASCII) of ``value`` under the newest key."""
         return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        """The text of a token made under any of the keys; raises :class:`PiiKeyError` otherwise."""
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken as exc:
             raise PiiKeyError("cannot decrypt personal data: wrong PII_KEY for this database") from exc
 
+    def is_current(self, token: str) -> bool:
+        """Was ``token`` made under the newest key (nothing to rotate)?"""
+        try:
+            self._primary.decrypt(token.encode("ascii"))
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, token: str) -> str:
+        """``token`` re-encrypted under the newest key, the same text inside (``MultiFernet.rotate``; the
+        token's timestamp is kept). Raises :class:`PiiKeyError` when no key decrypts it."""
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken as exc:
+            raise PiiKeyError("cannot rotate personal data: no key of PII_KEY decrypts it") from exc
+
     def lookup_hash(self, value: str) -> str:
+        """HMAC-SHA256 (hex) of ``value`` under the lookup key: the same for a value whatever PII_KEY holds."""
         return hmac.new(self._hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
 def cipher() -> Cipher:
     """The process-wide cipher for the configured key."""
-    return Cipher(_load_key(get_settings()))
+    keys, lookup_key = _load_keys(get_settings())
+    return Cipher(keys, lookup_key)
 
 
 def normalize_phone(raw: str) -> str:

@@ -12,6 +12,10 @@ imported from it and overwritten by every import: it is not erased here — the 
 and the next import carries that over. Everything this bot learnt from the person (channel identities,
 bindings, codes, conversations, trackers, messages sent, tickets' personal fields) is.
 
+A customer asks in the chat (``我的信息``, ``删除我的个人信息``, recognised by the channels before the model):
+:func:`file_request` opens a ``privacy`` ticket for the supervisors with the deadline of service_rules.yml
+(``sla.personal_data_request_days``) and the command that carries the request out.
+
 Rasa's conversation trackers live in the ``events`` table of ``DATABASE_URL`` when ``TRACKER_STORE=sql``
 (the default); they are erased and pruned there when that table exists.
 """
@@ -40,9 +44,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.clock import utcnow
-from bot.domain import audit
+from bot import messages
+from bot.clock import to_local, utcnow
+from bot.domain import audit, tickets
 from bot.domain.models import (
+    OPEN_TICKET_STATUSES,
     Account,
     AttemptCounter,
     Binding,
@@ -59,6 +65,7 @@ from bot.domain.models import (
     VerificationCode,
 )
 from bot.domain.pii import cipher
+from bot.domain.rules import Rules, get_rules
 
 #: Rasa's SQL tracker store table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), as far as we touch it
 _tracker_events = Table(
@@ -102,6 +109,69 @@ class PruneResult:
     tracker_events: int = 0
     outbox_bodies: int = 0
     cutoff: datetime | None = None
+
+
+#: the ticket type of a customer's request about their personal data, and its subtypes (what was asked)
+REQUEST_TICKET_TYPE = "privacy"
+REQUEST_KINDS = ("view", "delete")
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A personal-data request filed from the chat: its ticket, and whether this message opened it
+    (``False``: the customer's open request of the same kind, asked again; a retry of the message that
+    opened it counts as opening it, so it gets the same answer)."""
+
+    ticket: Ticket
+    created: bool
+
+    def reply(self, rules: Rules | None = None) -> str:
+        """What the customer is told (bot/messages.py ``PERSONAL_DATA_REPLIES`` / ``PERSONAL_DATA_ALREADY``)."""
+        t = self.ticket
+        deadline = _local_date(t.sla_deadline) if t.sla_deadline else ""
+        if not self.created:
+            return messages.PERSONAL_DATA_ALREADY.format(date=_local_date(t.created_at), ticket_no=t.ticket_no,
+                                                         deadline=deadline)
+        days = (rules or get_rules()).sla.personal_data_request_days
+        return messages.PERSONAL_DATA_REPLIES[t.subtype or "view"].format(ticket_no=t.ticket_no, days=days,
+                                                                         deadline=deadline)
+
+
+def _local_date(value: datetime) -> str:
+    local = to_local(value)
+    return f"{local.month}月{local.day}日"
+
+
+def file_request(s: Session, contact: Contact, kind: str, source_key: str | None = None,
+                 now: datetime | None = None, rules: Rules | None = None) -> DataRequest:
+    """File the customer's request to see (``kind="view"``, PIPL art. 45) or delete (``"delete"``, art. 47)
+    their personal data as a ``privacy`` ticket due in ``sla.personal_data_request_days`` calendar days, whose
+    description names the ``bot export-customer`` / ``bot erase-customer`` command that carries it out. One
+    open request per customer and kind: asking again finds it; ``source_key`` (the message id) makes a
+    retried message find its ticket. Audited (``customer.data_request``, the customer pseudonymised).
+    Raises ``ValueError`` for another kind."""
+    if kind not in REQUEST_KINDS:
+        raise ValueError(f"unknown personal-data request {kind!r}")
+    now = now or utcnow()
+    rules = rules or get_rules()
+    retried = tickets.by_source(s, source_key)
+    if retried is not None:
+        return DataRequest(retried, created=True)
+    existing = s.scalar(
+        select(Ticket).where(Ticket.contact_id == contact.id, Ticket.type == REQUEST_TICKET_TYPE,
+                             Ticket.subtype == kind, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(Ticket.id.desc()).limit(1))
+    if existing is not None:
+        return DataRequest(existing, created=False)
+    deadline = now + timedelta(days=rules.sla.personal_data_request_days)
+    description = messages.PERSONAL_DATA_TICKET[kind].format(
+        channel=messages.CONSOLE_CHANNEL_LABELS.get(contact.channel, contact.channel),
+        deadline=_local_date(deadline), sender_id=contact.sender_id)
+    ticket = tickets.create(s, REQUEST_TICKET_TYPE, contact.channel, description, contact=contact, subtype=kind,
+                            source_key=source_key, actor=f"customer:{contact.sender_id}", now=now, rules=rules)
+    audit.record(s, f"customer:{contact.sender_id}", "customer.data_request", "ticket", ticket.ticket_no, now=now,
+                 kind=kind)
+    return DataRequest(ticket, created=True)
 
 
 def _has_trackers(s: Session) -> bool:

@@ -71,6 +71,7 @@ class Sla:
     meter_calibration_working_days: int
     callback_working_days: int
     planned_outage_notice_days: int
+    personal_data_request_days: int  # calendar days to answer a customer's request about their personal data
     at_risk_fraction: float
     application_working_days: Mapping[str, int]
     escalation_flag_fraction: float = 0.8
@@ -240,6 +241,7 @@ def parse_rules(raw: Dict[str, Any]) -> Rules:
             meter_calibration_working_days=int(sla["meter_calibration_working_days"]),
             callback_working_days=int(sla["callback_working_days"]),
             planned_outage_notice_days=int(sla["planned_outage_notice_days"]),
+            personal_data_request_days=int(sla["personal_data_request_days"]),
             at_risk_fraction=float(sla["at_risk_fraction"]),
             application_working_days=dict(sla["application_working_days"]),
             escalation_flag_fraction=float(sla.get("escalation_flag_fraction", 0.8)),

@@ -47,6 +47,10 @@ PERMISSIONS["dispatcher"] = {"tickets.view", "tickets.work", "crews.view", "esca
 PERMISSIONS["supervisor"] |= {"tickets.view", "tickets.work", "crews.view", "escalations.view",
                               "inspection.create", "media.view", "key_customer.set"}
 PERMISSIONS["admin"] |= {"tickets.view", "crews.view", "crews.manage", "escalations.view", "media.view"}
+# customers' requests about their personal data (`我的信息`, `删除我的个人信息`; bot.domain.privacy): tickets only
+# supervisors and administrators see, in the ticket queue, and carry out with bot export-customer / erase-customer
+PERMISSIONS["supervisor"] |= {"privacy_requests.view"}
+PERMISSIONS["admin"] |= {"privacy_requests.view"}
 
 
 #: The sign-in refusals; the same two for unknown and real usernames.

@@ -2,7 +2,8 @@
 
 SLA numbers come from service_rules.yml: repair and hazard crews on site within minutes by area type
 (urban/rural/remote); complaints, meter calibration, applications and call-backs in working days (the
-rules' calendar: Monday–Friday, minus public holidays, plus weekends worked in exchange). A ticket
+rules' calendar: Monday–Friday, minus public holidays, plus weekends worked in exchange); a customer's
+personal-data request in calendar days. A ticket
 created from an inbound message carries that message's ``source_key``, so a retried message finds its
 ticket instead of opening a second one.
 """
@@ -71,6 +72,8 @@ def sla_deadline(
         return add_working_days(created, sla.application_working_days.get(subtype or "", 5), rules)
     if ticket_type == "callback":
         return add_working_days(created, sla.callback_working_days, rules)
+    if ticket_type == "privacy":  # calendar days (bot.domain.privacy.file_request)
+        return created + timedelta(days=sla.personal_data_request_days)
     return None
 
 
