@@ -85,6 +85,10 @@ CONSOLE_ERRORS = {
     "not_closed": "只能抽检已结束的会话",
     "already_scored": "该会话已质检过",
     "bad_quality_items": "请对每个质检项给出合格或不合格",
+    "body_not_object": "请求内容应为JSON对象（形如{\"字段\": 值}），不能是列表、null或单个值",
+    "bad_flag": "请用flagged为true或false说明设为还是取消重点关爱",
+    "nothing_to_change": "请求中没有可修改的项目（presence或auto_assign）",
+    "bad_auto_assign": "自动分配只能为true或false",
 }
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
@@ -477,6 +481,18 @@ CONSOLE_UI = {
     "col_conversation": "会话",
     "col_closed_at": "结束时间",
     "col_status": "状态",
+    "bills_title": "近期账单",
+    "bills_none": "暂无账单",
+    "col_period": "账期",
+    "col_kwh": "电量（度）",
+    "col_amount": "金额（元）",
+    "col_paid": "缴费",
+    "col_due": "缴费截止",
+    "bill_paid": "已缴",
+    "bill_unpaid": "未缴",
+    "bill_overdue": "逾期未缴",
+    "past_conversations": "历史会话",
+    "past_none": "没有其他您可查看的会话",
 }
 CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
                               "business": "业扩报装组", "senior": "重点关爱组"}

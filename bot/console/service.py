@@ -9,14 +9,14 @@ ownership, visibility), so no endpoint can forget a check. The business rules st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Dict, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.clock import to_local, utcnow
+from bot.clock import local_today, to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
@@ -41,6 +41,7 @@ from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    Bill,
     CannedReply,
     ConsoleNote,
     Contact,
@@ -61,6 +62,8 @@ MAX_REPLY = 500
 PREVIEW_CHARS = 40
 ENDED_WITHIN = timedelta(hours=24)  # how far back the queue lists ended conversations
 TICKETS_SHOWN = 200  # every ticket of a customer, in practice
+BILLS_SHOWN = 6  # the recent bills of each bound account in the side panel
+PAST_SHOWN = 20  # the customer's other hand-overs in the side panel
 TRANSCRIPT_PAGE = 300
 REVEAL_FIELDS = ("name", "phone")
 
@@ -225,8 +228,14 @@ def my_routing(s: Session, p: Principal) -> Dict[str, Any]:
 
 
 def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Set one's presence (online | busy | away) and whether to be given conversations automatically."""
+    """Set one's presence (online | busy | away) and whether to be given conversations automatically
+    (``{"presence": str, "auto_assign": bool}``, either or both). ``ConsoleError`` 400
+    ``nothing_to_change`` without either, ``bad_presence`` / ``bad_auto_assign`` for a wrong value."""
     p.require("conversation.take")
+    if not {"presence", "auto_assign"} & set(body):
+        raise ConsoleError(400, "nothing_to_change")
+    if "auto_assign" in body and not isinstance(body["auto_assign"], bool):
+        raise ConsoleError(400, "bad_auto_assign")
     user = _user(s, p)
     if "presence" in body:
         presence = str(body.get("presence") or "")
@@ -234,7 +243,7 @@ def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, 
             raise ConsoleError(400, "bad_presence")
         user.presence = presence
     if "auto_assign" in body:
-        user.auto_assign = bool(body.get("auto_assign"))
+        user.auto_assign = body["auto_assign"]
     audit.record(s, p.actor, "staff.presence", "staff", user.username, presence=user.presence,
                  auto_assign=bool(user.auto_assign))
     return my_routing(s, p)
@@ -307,8 +316,17 @@ def _ticket(t: Ticket) -> Dict[str, Any]:
                             for at, actor, before in tickets.description_history(t)]}
 
 
+def _bill(b: Bill, today: date) -> Dict[str, Any]:
+    """One bill as the side panel lists it: ``amount`` in 元 and ``kwh`` as decimal strings, ``due_date``
+    a local date, ``overdue`` when unpaid after it."""
+    return {"period": b.period, "kwh": str(b.kwh), "amount": _money(b.amount), "due_date": b.due_date.isoformat(),
+            "paid": b.paid_at is not None, "paid_at": _iso(b.paid_at),
+            "overdue": b.paid_at is None and b.due_date < today}
+
+
 def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, Any]:
     summary = accounts.summary(s, account, now)
+    today = local_today(now)
     latest = summary.latest
     return {
         "account_no": account.account_no,
@@ -335,14 +353,26 @@ def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, A
             "due_date": latest.due_date.isoformat(),
             "paid": latest.paid_at is not None,
         } if latest else None,
+        "bills": [_bill(b, today) for b in accounts.recent_bills(s, account, BILLS_SHOWN)],
         "open_tickets": [_ticket(t) for t in summary.open_tickets],
     }
+
+
+def _past(h: Handoff) -> Dict[str, Any]:
+    """One of the customer's other hand-overs, as the side panel lists it (no words of the conversation:
+    opening it is a read, audited by :func:`bot.domain.handoffs.read_scope`)."""
+    return {"id": h.id, "status": h.status, "channel": h.channel, "reason": h.reason, "last_intent": h.last_intent,
+            "skill_group": h.skill_group, "requested_at": _iso(h.requested_at), "closed_at": _iso(h.closed_at),
+            "owner": h.owner.display_name if h.owner else None}
 
 
 def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime | None = None) -> Dict[str, Any]:
     """Everything the agent may see about one conversation: the handoff, the latest part of the
     transcript in the reader's window, and — while the hand-over is open — the customer's bound
-    accounts (masked) and tickets."""
+    accounts (masked, each with its recent bills), every ticket (all types, with photos and location),
+    and their other hand-overs this reader may read (``past_conversations``,
+    :func:`bot.domain.conversation_search.past_of`; of an ended hand-over only those of the same
+    conversation id). Reading an ended hand-over is audited (``read_scope``)."""
     now = now or utcnow()
     scope = _readable(s, p, handoff_id)
     handoff = scope.handoff
@@ -358,6 +388,8 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=TICKETS_SHOWN)] if contact else [],
         "transcript": [_entry(e) for e in entries],
         "notes": [_note(n) for n in handoffs.notes(s, handoff)],
+        "past_conversations": [_past(h) for h in conversation_search.past_of(s, handoff, contact, _user(s, p),
+                                                                             PAST_SHOWN)],
     }
 
 
