@@ -527,7 +527,7 @@ def test_a_body_that_is_not_a_json_object_is_refused_with_a_clear_message(bot, r
         for raw in (b"[]", b"null", b"3", b'"online"'):
             status, text = supervisor.request("POST", "/console/api" + path, raw, headers)
             answer = json.loads(text)
-            assert (status, answer["error"]) == (400, "body_not_object"), (path, raw)
+            assert (status, answer.get("error")) == (400, "body_not_object"), (path, raw, text)
             assert "JSON" in answer["message"]
     assert supervisor.post("/accounts/5100000101/key-customer", {})[1]["error"] == "bad_flag"
     assert supervisor.post("/me/routing", {})[1]["error"] == "nothing_to_change"
