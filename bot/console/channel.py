@@ -497,6 +497,26 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def quality_score(request: Request, p: Principal, hid: int) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.quality_score, p, hid, _body(request)), status=201)
 
+    @bp.route("/api/quality/checklist", methods=["GET"])
+    @endpoint("quality.manage")
+    async def checklist(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_view, p))
+
+    @bp.route("/api/quality/checklist", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_add(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_add, p, _body(request)), status=201)
+
+    @bp.route("/api/quality/checklist/<iid:int>", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_rename(request: Request, p: Principal, iid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_rename, p, iid, _body(request)))
+
+    @bp.route("/api/quality/checklist/<iid:int>/retire", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_retire(request: Request, p: Principal, iid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_retire, p, iid))
+
     @bp.route("/api/staff", methods=["GET"])
     @endpoint("staff.manage")
     async def staff_list(request: Request, p: Principal) -> HTTPResponse:

@@ -46,6 +46,7 @@ from bot.domain.models import (
     ConsoleNote,
     Contact,
     Handoff,
+    QualityChecklistItem,
     QualityScore,
     StaffUser,
     Ticket,
@@ -766,14 +767,27 @@ QUALITY_ERRORS = {"not_found": (404, "not_found"), "not_closed": (409, "not_clos
                   "bad_items": (400, "bad_quality_items")}
 
 
-def _quality(q: QualityScore | None) -> Dict[str, Any] | None:
+def _checklist(s: Session) -> Dict[str, str]:
+    """The checklist items in use, ``{code: label}`` in order; seeded from the service rules
+    (``supervision.quality_checklist``) the first time, before supervisors manage it."""
+    if not supervision.checklist_items(s, include_retired=True):
+        supervision.seed_checklist(s, get_rules().supervision.quality_checklist)
+    return {item.code: item.label for item in supervision.checklist_items(s)}
+
+
+def _quality(s: Session, q: QualityScore | None) -> Dict[str, Any] | None:
+    """A check as made: each item with the label it was scored under (checks made before labels were
+    kept get the item's label now, or its code)."""
     if q is None:
         return None
-    return {"score": q.score, "items": q.items, "scorer": q.scorer, "at": _iso(q.created_at)}
+    known = {i.code: i.label for i in supervision.checklist_items(s, include_retired=True)}
+    items = {code: {**result, "label": result.get("label") or known.get(code, code)}
+             for code, result in (q.items or {}).items()}
+    return {"score": q.score, "items": items, "scorer": q.scorer, "at": _iso(q.created_at)}
 
 
 def _sampled(s: Session, h: Handoff, q: QualityScore | None, now: datetime) -> Dict[str, Any]:
-    return {**_handoff(s, h, now), "quality": _quality(q)}
+    return {**_handoff(s, h, now), "quality": _quality(s, q)}
 
 
 def quality_sample(s: Session, p: Principal, body: Dict[str, Any], now: datetime | None = None) -> Dict[str, Any]:
@@ -795,8 +809,7 @@ def quality_sample(s: Session, p: Principal, body: Dict[str, Any], now: datetime
     drawn = supervision.sample(s, since, until, size, agent=agent)
     audit.record(s, p.actor, "quality.sample", "console", "quality", now=now, agent=agent.username if agent else None,
                  days=(until - since).days, drawn=len(drawn))
-    return {"conversations": [_sampled(s, h, None, now) for h in drawn],
-            "checklist": dict(rules.quality_checklist)}
+    return {"conversations": [_sampled(s, h, None, now) for h in drawn], "checklist": _checklist(s)}
 
 
 def quality_checks(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
@@ -804,12 +817,12 @@ def quality_checks(s: Session, p: Principal, now: datetime | None = None) -> Dic
     p.require("quality.score")
     now = now or utcnow()
     rows = s.scalars(select(QualityScore).order_by(QualityScore.id.desc()).limit(50)).all()
-    return {"checklist": dict(get_rules().supervision.quality_checklist),
+    return {"checklist": _checklist(s),
             "checks": [_sampled(s, s.get(Handoff, q.handoff_id), q, now) for q in rows]}
 
 
 def quality_score(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Score one closed conversation against the checklist: ``{"items": {code: {"passed": bool,
+    """Score one closed conversation against the checklist in use: ``{"items": {code: {"passed": bool,
     "comment": str}}}`` for every item. 400 on a missing or unknown item, 409 when already scored or
     not closed."""
     p.require("quality.score")
@@ -817,11 +830,56 @@ def quality_score(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any
     if not isinstance(items, dict) or not all(isinstance(v, dict) for v in items.values()):
         raise ConsoleError(400, "bad_quality_items")
     try:
-        check = supervision.score(s, handoff_id, _user(s, p), items, list(get_rules().supervision.quality_checklist))
+        check = supervision.score(s, handoff_id, _user(s, p), items, _checklist(s))
     except supervision.QualityError as exc:
         status, code = QUALITY_ERRORS[exc.reason]
         raise ConsoleError(status, code) from None
-    return _quality(check) or {}
+    return _quality(s, check) or {}
+
+
+def _checklist_item(item: QualityChecklistItem) -> Dict[str, Any]:
+    return {"id": item.id, "code": item.code, "label": item.label, "active": item.retired_at is None,
+            "retired_at": _iso(item.retired_at), "updated_by": item.updated_by, "updated_at": _iso(item.updated_at)}
+
+
+def checklist_view(s: Session, p: Principal) -> Dict[str, Any]:
+    """Every checklist item, those in use first then the retired, for supervisors to manage."""
+    p.require("quality.manage")
+    _checklist(s)
+    items = supervision.checklist_items(s, include_retired=True)
+    return {"items": [_checklist_item(i) for i in sorted(items, key=lambda i: i.retired_at is not None)]}
+
+
+def _checklist_error(exc: supervision.ChecklistError) -> ConsoleError:
+    return ConsoleError(404 if exc.reason == "not_found" else 400, "checklist_" + exc.reason)
+
+
+def checklist_add(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Add an item (``{"label": str, "code": str (optional)}``); supervisors only, audited."""
+    p.require("quality.manage")
+    _checklist(s)  # the rules' items first, so an item added to an empty table is not the only one
+    try:
+        return _checklist_item(supervision.add_item(s, p.actor, body.get("label"), body.get("code")))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
+
+
+def checklist_rename(s: Session, p: Principal, item_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Rename an item (``{"label": str}``); past checks keep the label they were scored under."""
+    p.require("quality.manage")
+    try:
+        return _checklist_item(supervision.rename_item(s, p.actor, item_id, body.get("label")))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
+
+
+def checklist_retire(s: Session, p: Principal, item_id: int) -> Dict[str, Any]:
+    """Stop scoring against an item; past checks keep it. 400 ``checklist_last_item`` for the last one."""
+    p.require("quality.manage")
+    try:
+        return _checklist_item(supervision.retire_item(s, p.actor, item_id))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
 
 
 def record_denied(s: Session, p: Principal, what: str, code: str) -> None:
