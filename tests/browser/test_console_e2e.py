@@ -593,3 +593,72 @@ def test_a_supervisor_adds_renames_and_retires_a_checklist_item(bot, records_db,
                                                              actor=f"staff:{supervisor}")] == [label + "信息"]
         in_use = [i.code for i in supervision.checklist_items(s)]
     assert code not in in_use and in_use[:4] == ["courtesy", "accuracy", "timeliness", "closing"]
+
+
+# ------------------------------------------- routing by what the customer asked, the back office's flag
+
+
+def test_what_a_customer_asked_routes_them_and_a_customer_flagged_in_the_back_office_goes_first(
+        bot, records_db, browser):  # noqa: F811
+    """End to end through the bot: real WeChat messages, the dialogue's hand-over, routing by the intent
+    the bot understood, and the 重点关爱 flag a supervisor sets on the back office's ticket page."""
+    supervisor, agent = f"e2e_kf_{uuid.uuid4().hex[:6]}", f"e2e_ka_{uuid.uuid4().hex[:6]}"
+    customer = WeChatClient(bot.url + "/webhooks/wechat/webhook")
+    asking, elderly = new_openid("oRouteBill"), new_openid("oRouteCare")
+    with session_scope(records_db) as s:
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="吴班长")
+        staff.add(s, agent, "agent", PASSWORD, display_name="小陈")
+        numbers = {}
+        for openid, name in ((asking, "钱多多"), (elderly, "孙奶奶")):
+            account = Account(account_no=f"56{uuid.uuid4().int % 10**8:08d}", name=name, address="城关镇东关村7号",
+                              township="城关镇", area_type="urban", category="residential", tariff="tiered")
+            s.add(account)
+            s.flush()
+            contact = contacts.get_or_create(s, "wechat", openid)
+            s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
+            numbers[openid] = account.account_no
+        ticket_no = tickets.create(s, "meter", "wechat", "电表走得太快", contact=contacts.by_sender(
+            s, f"wechat:{elderly}"), account=s.scalar(select(Account).where(Account.account_no == numbers[elderly]))).ticket_no
+
+    # the supervisor flags the elderly customer's account from the ticket page of the back office
+    boss = browser.new_context(locale="zh-CN").new_page()
+    try:
+        sign_in(boss, bot.url, supervisor)
+        boss.click('#tabs [data-tab="dispatch"]')
+        boss.locator(f'#dispatch-rows tr[data-ticket="{ticket_no}"]').click()
+        boss.fill("#key-customer-reason", "独居老人，行动不便")
+        boss.click("#key-customer-toggle")
+        expect(boss.locator(f'#dispatch-rows tr[data-ticket="{ticket_no}"] .badge.key')).to_be_visible(timeout=10_000)
+    finally:
+        boss.context.close()
+        with session_scope(records_db) as s:  # out of the dispatch queue the other browser tests look at
+            tickets.set_status(s, tickets.by_no(s, ticket_no), "cancelled", f"staff:{supervisor}")
+
+    def handoff_of(openid: str) -> tuple | None:
+        with session_scope(records_db) as s:
+            h = handoffs.open_for(s, f"wechat:{openid}")
+            return (h.id, h.skill_group, h.last_intent, h.key_customer) if h is not None else None
+
+    # one asks about a bill, then for a person; the flagged one asks for a person straight away
+    assert customer.post(customer.text(asking, "上个月电费多少")).status == 200
+    assert customer.post(customer.text(asking, "转人工")).status == 200
+    billing_id, group, intent, key = eventually(lambda: handoff_of(asking), timeout=20)
+    assert (group, intent, key) == ("billing", "query_bill", False)
+    assert customer.post(customer.text(elderly, "转人工")).status == 200
+    care_id, group, _intent, key = eventually(lambda: handoff_of(elderly), timeout=20)
+    assert (group, key) == ("senior", True)
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    try:
+        sign_in(page, bot.url, agent)
+        billing_item = page.locator(f"#queue-waiting #handoff-{billing_id}")
+        expect(billing_item).to_contain_text("电费业务组")
+        expect(billing_item).to_contain_text("客户来意：查电费")
+        care_item = page.locator(f"#queue-waiting #handoff-{care_id}")
+        expect(care_item).to_contain_text("重点关爱")
+        ids = page.locator("#queue-waiting .item").evaluate_all("items => items.map((i) => i.id)")
+        assert ids.index(f"handoff-{care_id}") < ids.index(f"handoff-{billing_id}")  # ahead, though later
+        page.click(f"#take-{care_id}")
+        expect(page.locator("#key-customer-banner")).to_contain_text("独居老人，行动不便", timeout=15_000)
+    finally:
+        page.context.close()
