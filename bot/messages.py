@@ -105,6 +105,16 @@ CONSOLE_ERRORS = {
     "not_closed": "只能抽检已结束的会话",
     "already_scored": "该会话已质检过",
     "bad_quality_items": "请对每个质检项给出合格或不合格",
+    "body_not_object": "请求内容应为JSON对象（字段名和值），不能是列表、null或单个值",
+    "bad_flag": "请用flagged为true或false说明设为还是取消重点关爱",
+    "nothing_to_change": "请求中没有可修改的项目（presence或auto_assign）",
+    "bad_auto_assign": "自动分配只能为true或false",
+    "checklist_empty": "质检项名称不能为空",
+    "checklist_too_long": "质检项名称不能超过60字",
+    "checklist_duplicate": "已有同名的质检项",
+    "checklist_bad_code": "质检项代码只能用小写字母、数字和下划线，以字母开头",
+    "checklist_not_found": "没有这个质检项",
+    "checklist_last_item": "至少要保留一个质检项",
 }
 CONSOLE_SOMEONE = "其他坐席"  # {owner} when the owner is unknown
 
@@ -243,6 +253,10 @@ CONSOLE_AUDIT_ACTION_LABELS = {  # every action code written to the audit log
     "ticket.callback_phone": "登记回电号码",
     "quality.sample": "抽取质检样本",
     "quality.score": "质检评分",
+    "quality.checklist_seed": "导入质检项",
+    "quality.item_add": "新增质检项",
+    "quality.item_rename": "质检项改名",
+    "quality.item_retire": "停用质检项",
     "conversation.search": "搜索历史会话",
     "customer.export": "导出客户个人信息",
     "customer.erase": "删除客户个人信息",
@@ -499,6 +513,29 @@ CONSOLE_UI = {
     "col_conversation": "会话",
     "col_closed_at": "结束时间",
     "col_status": "状态",
+    "bills_title": "近期账单",
+    "bills_none": "暂无账单",
+    "col_period": "账期",
+    "col_kwh": "电量（度）",
+    "col_amount": "金额（元）",
+    "col_paid": "缴费",
+    "col_due": "缴费截止",
+    "bill_paid": "已缴",
+    "bill_unpaid": "未缴",
+    "bill_overdue": "逾期未缴",
+    "past_conversations": "历史会话",
+    "past_none": "没有其他您可查看的会话",
+    "checklist_title": "质检项",
+    "checklist_label": "质检项名称",
+    "checklist_add": "新增质检项",
+    "checklist_rename": "改名",
+    "checklist_retire": "停用",
+    "checklist_confirm_retire": "停用质检项“{label}”？已有的评分仍保留该项。",
+    "checklist_saved": "质检项已保存",
+    "checklist_retired": "已停用",
+    "checklist_in_use": "使用中",
+    "col_item": "质检项",
+    "quality_items_failed": "不合格：{items}",
 }
 CONSOLE_SKILL_GROUP_LABELS = {"billing": "电费业务组", "repair": "故障报修组", "complaints": "投诉处理组",
                               "business": "业扩报装组", "senior": "重点关爱组"}
@@ -523,8 +560,9 @@ CONSOLE_AUDIT_ACTION_LABELS = {**CONSOLE_AUDIT_ACTION_LABELS,
     "media.view": "查看工单照片",
     "api.unauthorized": "接口调用未授权",
 }
-CONSOLE_AUDIT_TARGET_LABELS = {**CONSOLE_AUDIT_TARGET_LABELS, "crew": "班组", "api": "接口", "outage": "停电"}
-CONSOLE_AUDIT_DETAIL_LABELS = {**CONSOLE_AUDIT_DETAIL_LABELS, "crew": "班组", "eta": "预计到达", "into": "并入", "flagged": "重点关爱",
+CONSOLE_AUDIT_TARGET_LABELS = {**CONSOLE_AUDIT_TARGET_LABELS, "crew": "班组", "api": "接口", "outage": "停电",
+                               "quality": "质检项"}
+CONSOLE_AUDIT_DETAIL_LABELS = {**CONSOLE_AUDIT_DETAIL_LABELS, "label": "名称", "was": "原名称", "crew": "班组", "eta": "预计到达", "into": "并入", "flagged": "重点关爱",
                                     "count": "催办次数", "note_id": "备注编号", "attachment_id": "附件编号"}
 EQUIPMENT_KIND_LABELS = {"line": "线路", "transformer_area": "台区", "pole": "杆号", "other": "其他"}
 SEVERITY_LABELS = {"general": "一般", "serious": "严重", "critical": "危急"}

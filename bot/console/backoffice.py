@@ -307,13 +307,17 @@ def crew_update(s: Session, p: Principal, crew_id: int, body: Dict[str, Any]) ->
 
 
 def key_customer(s: Session, p: Principal, account_no: str, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Flag (with a reason) or unflag an account as a key customer (supervisors; audited)."""
+    """Flag (with a reason) or unflag an account as a key customer (supervisors; audited):
+    ``{"flagged": bool, "reason": str}``. ``ConsoleError`` 400 ``bad_flag`` when ``flagged`` is not a
+    boolean, ``reason_required`` when flagging without a reason, 404 for an unknown account."""
     p.require("key_customer.set")
+    if not isinstance(body.get("flagged"), bool):
+        raise ConsoleError(400, "bad_flag")  # a missing or odd flag must not quietly unflag the customer
     account = accounts.get_by_no(s, account_no)
     if account is None:
         raise ConsoleError(404, "account_not_found")
     try:
-        key_customers.set_flag(s, account, bool(body.get("flagged")), str(body.get("reason") or ""), p.actor)
+        key_customers.set_flag(s, account, body["flagged"], str(body.get("reason") or ""), p.actor)
     except key_customers.KeyCustomerError:
         raise ConsoleError(400, "reason_required") from None
     return {"account_no": account.account_no, "key_customer": account.key_customer,

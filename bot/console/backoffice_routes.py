@@ -36,11 +36,15 @@ def _form(request: Request) -> Dict[str, Any]:
         lines = str(data.get("readings") or "").splitlines()
         data["readings"] = {k.strip(): v.strip() for k, _, v in (line.partition("=") for line in lines) if k.strip()}
         return data
+    if not (request.body or b"").strip():
+        return {}
     try:
         body = request.json
     except Exception:
         raise ConsoleError(400, "bad_json") from None
-    return body if isinstance(body, dict) else {}
+    if not isinstance(body, dict):
+        raise ConsoleError(400, "body_not_object")
+    return body
 
 
 def register(bp: Blueprint, endpoint: Callable[..., Any], unit: Callable[..., Any],

@@ -107,13 +107,20 @@ def _has_nul(value: Any) -> bool:
 
 
 def _body(request: Request) -> Dict[str, Any]:
+    """The request's JSON object; ``{}`` for an empty body (actions that need no fields). Raises
+    ``ConsoleError`` 400 ``bad_json`` for text that is not JSON or holds NUL, and ``body_not_object``
+    for JSON that is not an object (``[]``, ``null``, a number, a string)."""
+    if not (request.body or b"").strip():
+        return {}
     try:
         data = request.json
     except Exception:
         raise ConsoleError(400, "bad_json") from None
     if _has_nul(data):  # no text field may hold NUL (PostgreSQL cannot store it)
         raise ConsoleError(400, "bad_json")
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConsoleError(400, "body_not_object")
+    return data
 
 
 def endpoint(permission: str | None = None, write: bool = False) -> Callable[[Handler], Handler]:
@@ -490,6 +497,26 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     async def quality_score(request: Request, p: Principal, hid: int) -> HTTPResponse:
         return response.json(await in_thread(_unit, service.quality_score, p, hid, _body(request)), status=201)
 
+    @bp.route("/api/quality/checklist", methods=["GET"])
+    @endpoint("quality.manage")
+    async def checklist(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_view, p))
+
+    @bp.route("/api/quality/checklist", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_add(request: Request, p: Principal) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_add, p, _body(request)), status=201)
+
+    @bp.route("/api/quality/checklist/<iid:int>", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_rename(request: Request, p: Principal, iid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_rename, p, iid, _body(request)))
+
+    @bp.route("/api/quality/checklist/<iid:int>/retire", methods=["POST"])
+    @endpoint("quality.manage", write=True)
+    async def checklist_retire(request: Request, p: Principal, iid: int) -> HTTPResponse:
+        return response.json(await in_thread(_unit, service.checklist_retire, p, iid))
+
     @bp.route("/api/staff", methods=["GET"])
     @endpoint("staff.manage")
     async def staff_list(request: Request, p: Principal) -> HTTPResponse:
@@ -516,4 +543,13 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
         return response.json(await in_thread(_unit, service.staff_reset_password, p, username))
 
     backoffice_routes.register(bp, endpoint, _unit, _body)
+
+    # Any other path under /api — among them an id no route accepts (``/conversations/abc``, digits of
+    # another script) — is answered like every console API refusal: JSON (401 signed out, else 404),
+    # not Sanic's page. Sanic tries a ``path`` parameter after every other route, so this is the last.
+    @bp.route("/api/<rest:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @endpoint()
+    async def no_such_endpoint(request: Request, p: Principal, rest: str) -> HTTPResponse:
+        raise ConsoleError(404, "not_found")
+
     return bp

@@ -9,14 +9,14 @@ ownership, visibility), so no endpoint can forget a check. The business rules st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Dict, List
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.clock import to_local, utcnow
+from bot.clock import local_today, to_local, utcnow
 from bot.console import labels, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.console.throttle import Throttle
@@ -41,10 +41,12 @@ from bot.domain.models import (
     TICKET_STATUSES,
     TICKET_TYPES,
     Account,
+    Bill,
     CannedReply,
     ConsoleNote,
     Contact,
     Handoff,
+    QualityChecklistItem,
     QualityScore,
     StaffUser,
     Ticket,
@@ -61,6 +63,8 @@ MAX_REPLY = 500
 PREVIEW_CHARS = 40
 ENDED_WITHIN = timedelta(hours=24)  # how far back the queue lists ended conversations
 TICKETS_SHOWN = 200  # every ticket of a customer, in practice
+BILLS_SHOWN = 6  # the recent bills of each bound account in the side panel
+PAST_SHOWN = 20  # the customer's other hand-overs in the side panel
 TRANSCRIPT_PAGE = 300
 REVEAL_FIELDS = ("name", "phone")
 
@@ -225,8 +229,14 @@ def my_routing(s: Session, p: Principal) -> Dict[str, Any]:
 
 
 def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Set one's presence (online | busy | away) and whether to be given conversations automatically."""
+    """Set one's presence (online | busy | away) and whether to be given conversations automatically
+    (``{"presence": str, "auto_assign": bool}``, either or both). ``ConsoleError`` 400
+    ``nothing_to_change`` without either, ``bad_presence`` / ``bad_auto_assign`` for a wrong value."""
     p.require("conversation.take")
+    if not {"presence", "auto_assign"} & set(body):
+        raise ConsoleError(400, "nothing_to_change")
+    if "auto_assign" in body and not isinstance(body["auto_assign"], bool):
+        raise ConsoleError(400, "bad_auto_assign")
     user = _user(s, p)
     if "presence" in body:
         presence = str(body.get("presence") or "")
@@ -234,7 +244,7 @@ def set_my_routing(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, 
             raise ConsoleError(400, "bad_presence")
         user.presence = presence
     if "auto_assign" in body:
-        user.auto_assign = bool(body.get("auto_assign"))
+        user.auto_assign = body["auto_assign"]
     audit.record(s, p.actor, "staff.presence", "staff", user.username, presence=user.presence,
                  auto_assign=bool(user.auto_assign))
     return my_routing(s, p)
@@ -307,8 +317,17 @@ def _ticket(t: Ticket) -> Dict[str, Any]:
                             for at, actor, before in tickets.description_history(t)]}
 
 
+def _bill(b: Bill, today: date) -> Dict[str, Any]:
+    """One bill as the side panel lists it: ``amount`` in 元 and ``kwh`` as decimal strings, ``due_date``
+    a local date, ``overdue`` when unpaid after it."""
+    return {"period": b.period, "kwh": str(b.kwh), "amount": _money(b.amount), "due_date": b.due_date.isoformat(),
+            "paid": b.paid_at is not None, "paid_at": _iso(b.paid_at),
+            "overdue": b.paid_at is None and b.due_date < today}
+
+
 def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, Any]:
     summary = accounts.summary(s, account, now)
+    today = local_today(now)
     latest = summary.latest
     return {
         "account_no": account.account_no,
@@ -335,14 +354,26 @@ def _account_summary(s: Session, account: Account, now: datetime) -> Dict[str, A
             "due_date": latest.due_date.isoformat(),
             "paid": latest.paid_at is not None,
         } if latest else None,
+        "bills": [_bill(b, today) for b in accounts.recent_bills(s, account, BILLS_SHOWN)],
         "open_tickets": [_ticket(t) for t in summary.open_tickets],
     }
+
+
+def _past(h: Handoff) -> Dict[str, Any]:
+    """One of the customer's other hand-overs, as the side panel lists it (no words of the conversation:
+    opening it is a read, audited by :func:`bot.domain.handoffs.read_scope`)."""
+    return {"id": h.id, "status": h.status, "channel": h.channel, "reason": h.reason, "last_intent": h.last_intent,
+            "skill_group": h.skill_group, "requested_at": _iso(h.requested_at), "closed_at": _iso(h.closed_at),
+            "owner": h.owner.display_name if h.owner else None}
 
 
 def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime | None = None) -> Dict[str, Any]:
     """Everything the agent may see about one conversation: the handoff, the latest part of the
     transcript in the reader's window, and — while the hand-over is open — the customer's bound
-    accounts (masked) and tickets."""
+    accounts (masked, each with its recent bills), every ticket (all types, with photos and location),
+    and their other hand-overs this reader may read (``past_conversations``,
+    :func:`bot.domain.conversation_search.past_of`; of an ended hand-over only those of the same
+    conversation id). Reading an ended hand-over is audited (``read_scope``)."""
     now = now or utcnow()
     scope = _readable(s, p, handoff_id)
     handoff = scope.handoff
@@ -358,6 +389,8 @@ def conversation_view(s: Session, p: Principal, handoff_id: int, now: datetime |
         "tickets": [_ticket(t) for t in tickets.for_contact(s, contact, limit=TICKETS_SHOWN)] if contact else [],
         "transcript": [_entry(e) for e in entries],
         "notes": [_note(n) for n in handoffs.notes(s, handoff)],
+        "past_conversations": [_past(h) for h in conversation_search.past_of(s, handoff, contact, _user(s, p),
+                                                                             PAST_SHOWN)],
     }
 
 
@@ -734,14 +767,27 @@ QUALITY_ERRORS = {"not_found": (404, "not_found"), "not_closed": (409, "not_clos
                   "bad_items": (400, "bad_quality_items")}
 
 
-def _quality(q: QualityScore | None) -> Dict[str, Any] | None:
+def _checklist(s: Session) -> Dict[str, str]:
+    """The checklist items in use, ``{code: label}`` in order; seeded from the service rules
+    (``supervision.quality_checklist``) the first time, before supervisors manage it."""
+    if not supervision.checklist_items(s, include_retired=True):
+        supervision.seed_checklist(s, get_rules().supervision.quality_checklist)
+    return {item.code: item.label for item in supervision.checklist_items(s)}
+
+
+def _quality(s: Session, q: QualityScore | None) -> Dict[str, Any] | None:
+    """A check as made: each item with the label it was scored under (checks made before labels were
+    kept get the item's label now, or its code)."""
     if q is None:
         return None
-    return {"score": q.score, "items": q.items, "scorer": q.scorer, "at": _iso(q.created_at)}
+    known = {i.code: i.label for i in supervision.checklist_items(s, include_retired=True)}
+    items = {code: {**result, "label": result.get("label") or known.get(code, code)}
+             for code, result in (q.items or {}).items()}
+    return {"score": q.score, "items": items, "scorer": q.scorer, "at": _iso(q.created_at)}
 
 
 def _sampled(s: Session, h: Handoff, q: QualityScore | None, now: datetime) -> Dict[str, Any]:
-    return {**_handoff(s, h, now), "quality": _quality(q)}
+    return {**_handoff(s, h, now), "quality": _quality(s, q)}
 
 
 def quality_sample(s: Session, p: Principal, body: Dict[str, Any], now: datetime | None = None) -> Dict[str, Any]:
@@ -763,8 +809,7 @@ def quality_sample(s: Session, p: Principal, body: Dict[str, Any], now: datetime
     drawn = supervision.sample(s, since, until, size, agent=agent)
     audit.record(s, p.actor, "quality.sample", "console", "quality", now=now, agent=agent.username if agent else None,
                  days=(until - since).days, drawn=len(drawn))
-    return {"conversations": [_sampled(s, h, None, now) for h in drawn],
-            "checklist": dict(rules.quality_checklist)}
+    return {"conversations": [_sampled(s, h, None, now) for h in drawn], "checklist": _checklist(s)}
 
 
 def quality_checks(s: Session, p: Principal, now: datetime | None = None) -> Dict[str, Any]:
@@ -772,12 +817,12 @@ def quality_checks(s: Session, p: Principal, now: datetime | None = None) -> Dic
     p.require("quality.score")
     now = now or utcnow()
     rows = s.scalars(select(QualityScore).order_by(QualityScore.id.desc()).limit(50)).all()
-    return {"checklist": dict(get_rules().supervision.quality_checklist),
+    return {"checklist": _checklist(s),
             "checks": [_sampled(s, s.get(Handoff, q.handoff_id), q, now) for q in rows]}
 
 
 def quality_score(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
-    """Score one closed conversation against the checklist: ``{"items": {code: {"passed": bool,
+    """Score one closed conversation against the checklist in use: ``{"items": {code: {"passed": bool,
     "comment": str}}}`` for every item. 400 on a missing or unknown item, 409 when already scored or
     not closed."""
     p.require("quality.score")
@@ -785,11 +830,56 @@ def quality_score(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any
     if not isinstance(items, dict) or not all(isinstance(v, dict) for v in items.values()):
         raise ConsoleError(400, "bad_quality_items")
     try:
-        check = supervision.score(s, handoff_id, _user(s, p), items, list(get_rules().supervision.quality_checklist))
+        check = supervision.score(s, handoff_id, _user(s, p), items, _checklist(s))
     except supervision.QualityError as exc:
         status, code = QUALITY_ERRORS[exc.reason]
         raise ConsoleError(status, code) from None
-    return _quality(check) or {}
+    return _quality(s, check) or {}
+
+
+def _checklist_item(item: QualityChecklistItem) -> Dict[str, Any]:
+    return {"id": item.id, "code": item.code, "label": item.label, "active": item.retired_at is None,
+            "retired_at": _iso(item.retired_at), "updated_by": item.updated_by, "updated_at": _iso(item.updated_at)}
+
+
+def checklist_view(s: Session, p: Principal) -> Dict[str, Any]:
+    """Every checklist item, those in use first then the retired, for supervisors to manage."""
+    p.require("quality.manage")
+    _checklist(s)
+    items = supervision.checklist_items(s, include_retired=True)
+    return {"items": [_checklist_item(i) for i in sorted(items, key=lambda i: i.retired_at is not None)]}
+
+
+def _checklist_error(exc: supervision.ChecklistError) -> ConsoleError:
+    return ConsoleError(404 if exc.reason == "not_found" else 400, "checklist_" + exc.reason)
+
+
+def checklist_add(s: Session, p: Principal, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Add an item (``{"label": str, "code": str (optional)}``); supervisors only, audited."""
+    p.require("quality.manage")
+    _checklist(s)  # the rules' items first, so an item added to an empty table is not the only one
+    try:
+        return _checklist_item(supervision.add_item(s, p.actor, body.get("label"), body.get("code")))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
+
+
+def checklist_rename(s: Session, p: Principal, item_id: int, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Rename an item (``{"label": str}``); past checks keep the label they were scored under."""
+    p.require("quality.manage")
+    try:
+        return _checklist_item(supervision.rename_item(s, p.actor, item_id, body.get("label")))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
+
+
+def checklist_retire(s: Session, p: Principal, item_id: int) -> Dict[str, Any]:
+    """Stop scoring against an item; past checks keep it. 400 ``checklist_last_item`` for the last one."""
+    p.require("quality.manage")
+    try:
+        return _checklist_item(supervision.retire_item(s, p.actor, item_id))
+    except supervision.ChecklistError as exc:
+        raise _checklist_error(exc) from None
 
 
 def record_denied(s: Session, p: Principal, what: str, code: str) -> None:

@@ -59,6 +59,13 @@ def latest_bill(s: Session, account: Account) -> Bill | None:
     return s.scalar(select(Bill).where(Bill.account_id == account.id).order_by(Bill.period.desc()).limit(1))
 
 
+def recent_bills(s: Session, account: Account, limit: int = 6) -> List[Bill]:
+    """The account's latest ``limit`` bills, newest period first (amounts in 元, usage in kWh, due
+    dates local dates; ``paid_at`` None while unpaid)."""
+    q = select(Bill).where(Bill.account_id == account.id).order_by(Bill.period.desc()).limit(max(0, limit))
+    return list(s.scalars(q))
+
+
 def bills_for(s: Session, account: Account, periods: Sequence[str]) -> List[Bill]:
     """Bills of the given YYYY-MM periods that exist, oldest first."""
     if not periods:

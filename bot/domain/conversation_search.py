@@ -7,6 +7,9 @@ Which of the hand-overs found a staff member may see is not decided here: every 
 every read (supervisors all; an agent only the hand-overs they handled). Every search is audited
 (``conversation.search``, with what kind of key was searched and how many hand-overs were shown,
 never the key itself); opening a hit is a read, audited by ``read_scope``.
+
+:func:`past_of` lists, for the agent's side panel, the other hand-overs of the customer in front of
+them, under the same rule.
 """
 
 from __future__ import annotations
@@ -110,3 +113,26 @@ def search(s: Session, raw: str, reader: StaffUser, now: datetime | None = None)
         found = [h for h in rows if handoffs.may_read(h, reader)][:MAX_HITS]
     audit.record(s, f"staff:{reader.username}", "conversation.search", "conversation", "", now=now, kind=key.kind, hits=len(found))
     return found
+
+
+def past_of(s: Session, handoff: Handoff, contact: Contact | None, reader: StaffUser,
+            limit: int = MAX_HITS) -> List[Handoff]:
+    """The customer's other hand-overs that ``reader`` may read (:func:`bot.domain.handoffs.may_read`:
+    supervisors all, an agent those they handled and waiting ones), newest first, at most ``limit``.
+
+    The customer is the conversation of ``handoff`` (its sender id) and, when ``contact`` is given (the
+    console passes it only while the hand-over is open, with the customer's current records), that
+    contact and the contacts bound now to one of the accounts ``contact`` has bound now: the same
+    household writing from another phone or channel. Not audited: the list gives dates, agents and
+    reasons, never what was said; opening one is a read, audited by :func:`handoffs.read_scope`.
+    """
+    who = [Handoff.sender_id == handoff.sender_id]
+    if contact is not None:
+        accounts_now = select(Binding.account_id).where(Binding.contact_id == contact.id, Binding.unbound_at.is_(None))
+        household = select(Binding.contact_id).where(Binding.account_id.in_(accounts_now), Binding.unbound_at.is_(None))
+        contact_ids = or_(Contact.id == contact.id, Contact.id.in_(household))
+        who += [Handoff.contact_id == contact.id, Handoff.contact_id.in_(household),
+                Handoff.sender_id.in_(select(Contact.sender_id).where(contact_ids))]
+    rows = s.scalars(select(Handoff).where(or_(*who), Handoff.id != handoff.id)
+                     .order_by(Handoff.requested_at.desc(), Handoff.id.desc()))
+    return [h for h in rows if handoffs.may_read(h, reader)][:limit]

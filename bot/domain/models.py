@@ -357,9 +357,10 @@ class OutboundMessage(Base):
 
 
 class QualityScore(Base):
-    """A supervisor's quality check of one closed hand-over against the checklist of the service rules
-    (``supervision.quality_checklist``): each item passed or not, with a comment; ``score`` is the share
-    of items passed, in percent (0–100). One check per hand-over."""
+    """A supervisor's quality check of one closed hand-over against the checklist
+    (:class:`QualityChecklistItem`, as it stood when scored): each item passed or not, with a comment
+    and the item's label at the time; ``score`` is the share of items passed, in percent (0–100). One
+    check per hand-over."""
 
     __tablename__ = "quality_scores"
 
@@ -367,9 +368,27 @@ class QualityScore(Base):
     handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, unique=True)
     staff_id = Column(Integer, ForeignKey("staff_users.id"), nullable=False, index=True)  # the agent checked
     scorer = Column(String(60), nullable=False)  # staff:<username>
-    items = Column(JSON, nullable=False, default=dict)  # {code: {"passed": bool, "comment": str}}
+    items = Column(JSON, nullable=False, default=dict)  # {code: {"passed": bool, "comment": str, "label": str}}
     score = Column(Integer, nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class QualityChecklistItem(Base):
+    """One item of the quality checklist supervisors score sampled conversations against, managed in the
+    console (added, renamed, retired — never deleted, so older checks keep naming it); seeded once from
+    the service rules' ``supervision.quality_checklist``. A check stores each item's code and the label
+    it was scored under (:class:`QualityScore` ``items``)."""
+
+    __tablename__ = "quality_checklist_items"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(40), nullable=False, unique=True)  # stable: the key in QualityScore.items
+    label = Column(String(60), nullable=False)  # what the supervisor checks, as the console shows it
+    position = Column(Integer, nullable=False, default=0)
+    retired_at = Column(DateTime, nullable=True)  # no longer scored; older checks still show it
+    updated_by = Column(String(60), nullable=False)  # staff:<username>, or system for the seed
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class SatisfactionRating(Base):

@@ -35,7 +35,7 @@ PERMISSIONS = {
     "supervisor": {"queue.view", "conversation.take", "conversation.reply", "conversation.handback",
                    "conversation.close", "ticket.create", "ticket.update", "conversation.view_all",
                    "conversation.takeover_any", "pii.reveal", "audit.view", "metrics.view",
-                   "quality.score", "canned.manage"},
+                   "quality.score", "quality.manage", "canned.manage"},
     "admin": {"queue.view", "conversation.view_all", "audit.view", "metrics.view", "staff.manage"},
 }
 # The back office (issue 12): dispatchers (供电所/抢修班) work the ticket queue — status, crews, merges,

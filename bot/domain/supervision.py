@@ -1,7 +1,11 @@
 """What supervisors watch and check: the live wall of open hand-overs against the service targets, and
 quality sampling of closed ones against the checklist.
 
-Targets and the checklist are the service rules' (``supervision:`` in service_rules.yml). The first
+Targets are the service rules' (``supervision:`` in service_rules.yml); the checklist is kept in the
+database, managed by supervisors in the console (:func:`add_item`, :func:`rename_item`,
+:func:`retire_item`) and seeded once from the rules' ``quality_checklist`` (:func:`seed_checklist`). A
+check keeps, for each item, the label it was scored under, so renaming or retiring an item later
+changes no past check. The first
 response of a hand-over is the owner's first message to the customer after taking it over (a transcript
 entry ``agent:<username>`` at or after ``taken_at``); a forced takeover or a transfer to an agent starts
 the clock again, since the new owner must answer.
@@ -10,6 +14,7 @@ the clock again, since the new owner must answer.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Mapping, Sequence
@@ -20,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.domain import audit, handoffs
-from bot.domain.models import Handoff, QualityScore, StaffUser, TranscriptEntry
+from bot.domain.models import Handoff, QualityChecklistItem, QualityScore, StaffUser, TranscriptEntry
 from bot.domain.rules import Supervision
 
 
@@ -31,6 +36,126 @@ class QualityError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+LABEL_MAX = 60
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class ChecklistError(ValueError):
+    """A refused checklist change; ``reason``: ``empty``, ``too_long``, ``duplicate``, ``bad_code``,
+    ``not_found`` or ``last_item`` (the checklist cannot be left empty)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def checklist_items(s: Session, include_retired: bool = False) -> List[QualityChecklistItem]:
+    """The checklist in the order supervisors see it (position, then when added); retired items only
+    when asked for."""
+    q = select(QualityChecklistItem)
+    if not include_retired:
+        q = q.where(QualityChecklistItem.retired_at.is_(None))
+    return list(s.scalars(q.order_by(QualityChecklistItem.position, QualityChecklistItem.id)))
+
+
+def seed_checklist(s: Session, entries: Mapping[str, str], now: datetime | None = None) -> int:
+    """Add the rules' ``{code: label}`` once, while the checklist has no item at all (items are retired,
+    never deleted, so supervisors' changes are not undone at the next start). Returns how many were
+    added; safe when two processes seed at once (codes are unique). Audited (``quality.checklist_seed``)."""
+    if s.scalar(select(QualityChecklistItem.id).limit(1)) is not None:
+        return 0
+    added = 0
+    for position, (code, label) in enumerate(entries.items()):
+        try:
+            with s.begin_nested():
+                s.add(QualityChecklistItem(code=str(code)[:40], label=str(label)[:LABEL_MAX], position=position,
+                                           updated_by="system", created_at=now or utcnow(),
+                                           updated_at=now or utcnow()))
+            added += 1
+        except IntegrityError:
+            continue
+    if added:
+        audit.record(s, "system", "quality.checklist_seed", "quality", "", now=now, rows=added)
+    return added
+
+
+def _label(s: Session, label: object, item_id: int | None = None) -> str:
+    text = " ".join(str(label or "").split())
+    if not text:
+        raise ChecklistError("empty")
+    if len(text) > LABEL_MAX:
+        raise ChecklistError("too_long")
+    same = select(QualityChecklistItem.id).where(QualityChecklistItem.label == text,
+                                                 QualityChecklistItem.retired_at.is_(None))
+    if item_id is not None:
+        same = same.where(QualityChecklistItem.id != item_id)
+    if s.scalar(same) is not None:
+        raise ChecklistError("duplicate")
+    return text
+
+
+def add_item(s: Session, actor: str, label: object, code: object = None,
+             now: datetime | None = None) -> QualityChecklistItem:
+    """A new checklist item at the end (audited ``quality.item_add``). ``code`` (lower-case letters,
+    digits, ``_``; up to 40) is generated when not given. Raises :class:`ChecklistError` (``empty``,
+    ``too_long`` over 60 characters, ``duplicate`` label among the items in use or code ever used,
+    ``bad_code``)."""
+    text = _label(s, label)
+    if code in (None, ""):
+        number = int(s.scalar(select(func.count()).select_from(QualityChecklistItem)) or 0) + 1
+        while s.scalar(select(QualityChecklistItem.id).where(QualityChecklistItem.code == f"item_{number}")):
+            number += 1
+        code_s = f"item_{number}"
+    else:
+        code_s = str(code)
+        if not CODE_RE.match(code_s):
+            raise ChecklistError("bad_code")
+        if s.scalar(select(QualityChecklistItem.id).where(QualityChecklistItem.code == code_s)) is not None:
+            raise ChecklistError("duplicate")
+    last = s.scalar(select(func.max(QualityChecklistItem.position)))
+    item = QualityChecklistItem(code=code_s, label=text, position=(last if last is not None else -1) + 1,
+                                updated_by=actor, created_at=now or utcnow(), updated_at=now or utcnow())
+    s.add(item)
+    s.flush()
+    audit.record(s, actor, "quality.item_add", "quality", code_s, now=now, label=text)
+    return item
+
+
+def _item(s: Session, item_id: int) -> QualityChecklistItem:
+    item = s.get(QualityChecklistItem, item_id)
+    if item is None:
+        raise ChecklistError("not_found")
+    return item
+
+
+def rename_item(s: Session, actor: str, item_id: int, label: object,
+                now: datetime | None = None) -> QualityChecklistItem:
+    """Change what an item says (audited ``quality.item_rename`` with the old and new label); checks
+    already made keep the label they were scored under. Raises :class:`ChecklistError`."""
+    item = _item(s, item_id)
+    text = _label(s, label, item.id)
+    before = item.label
+    if text != before:
+        item.label, item.updated_by, item.updated_at = text, actor, now or utcnow()
+        s.flush()
+        audit.record(s, actor, "quality.item_rename", "quality", item.code, now=now, was=before, label=text)
+    return item
+
+
+def retire_item(s: Session, actor: str, item_id: int, now: datetime | None = None) -> QualityChecklistItem:
+    """Stop scoring against an item (audited ``quality.item_retire``); past checks keep it. Retiring a
+    retired item changes nothing. Raises :class:`ChecklistError` ``not_found`` or ``last_item``."""
+    item = _item(s, item_id)
+    if item.retired_at is not None:
+        return item
+    if len(checklist_items(s)) <= 1:
+        raise ChecklistError("last_item")
+    item.retired_at, item.updated_by, item.updated_at = now or utcnow(), actor, now or utcnow()
+    s.flush()
+    audit.record(s, actor, "quality.item_retire", "quality", item.code, now=now, label=item.label)
+    return item
 
 
 @dataclass(frozen=True)
@@ -95,10 +220,11 @@ def sample(s: Session, since: datetime, until: datetime, size: int, agent: Staff
 
 
 def score(s: Session, handoff_id: int, scorer: StaffUser, results: Mapping[str, Mapping[str, object]],
-          checklist: Sequence[str], now: datetime | None = None) -> QualityScore:
-    """Record ``scorer``'s check of a closed hand-over: ``results`` gives, for every checklist item,
-    ``{"passed": bool, "comment": str}`` (comment up to 500 characters). The score is the share of items
-    passed in percent, rounded. Audited (``quality.score``). Raises :class:`QualityError`."""
+          checklist: Mapping[str, str], now: datetime | None = None) -> QualityScore:
+    """Record ``scorer``'s check of a closed hand-over against ``checklist`` (``{code: label}``, the
+    items in use): ``results`` gives, for every item, ``{"passed": bool, "comment": str}`` (comment up
+    to 500 characters); the check keeps each item's label as it stands now. The score is the share of
+    items passed in percent, rounded. Audited (``quality.score``). Raises :class:`QualityError`."""
     handoff = s.get(Handoff, handoff_id)
     if handoff is None:
         raise QualityError("not_found")
@@ -113,7 +239,8 @@ def score(s: Session, handoff_id: int, scorer: StaffUser, results: Mapping[str, 
         passed = results[code].get("passed")
         if not isinstance(passed, bool):
             raise QualityError("bad_items")
-        items[code] = {"passed": passed, "comment": str(results[code].get("comment") or "").strip()[:500]}
+        items[code] = {"passed": passed, "comment": str(results[code].get("comment") or "").strip()[:500],
+                       "label": checklist[code]}
     percent = round(100 * sum(1 for i in items.values() if i["passed"]) / len(items))
     check = QualityScore(handoff_id=handoff.id, staff_id=handoff.owner_id, scorer=f"staff:{scorer.username}",
                          items=items, score=percent, created_at=now or utcnow())

@@ -17,10 +17,11 @@ from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
 from bot.clock import utcnow
 from bot.db import session_scope
-from bot.domain import contacts, handoffs, staff, transcript
+from bot.domain import audit, contacts, handoffs, staff, supervision, tickets, transcript
 from bot.domain.models import Account, Binding
 from tests.eventually import eventually
 from tests.fakes.wechat import FakeWeChatApi, WeChatClient, new_openid
@@ -500,3 +501,164 @@ def test_search_of_an_ended_conversation_and_its_audit_entry(bot, records_db, br
     expect(boss.locator('#audit-rows tr[data-action="conversation.search"]').first).to_contain_text("结果数：1")
     expect(boss.locator('#audit-rows tr[data-action="conversation.read"]').first).to_contain_text(f"会话编号：{hid}")
     boss.context.close()
+
+
+# ------------------------------------------------------------------------------- the customer panel
+
+
+def test_the_customer_panel_shows_bills_every_ticket_with_photo_and_place_and_past_conversations(
+        bot, records_db, browser):  # noqa: F811
+    agent = f"e2e_panel_{uuid.uuid4().hex[:6]}"
+    three_days_ago = utcnow() - timedelta(days=3)
+    with session_scope(records_db) as s:
+        staff.add(s, agent, "agent", PASSWORD, display_name="小冯")
+        contact = contacts.get_or_create(s, "wechat", f"sim-{uuid.uuid4().hex[:12]}")
+        account = s.scalar(select(Account).where(Account.account_no == "5100000104"))
+        s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
+        s.flush()
+        tickets.create(s, "repair", "wechat", "家里停电了", contact=contact, account=account)
+        tickets.create(s, "complaint", "wechat", "抄表员估抄电量", contact=contact)
+        hazard = tickets.create(s, "hazard", "wechat", "电线杆歪了", contact=contact, priority="urgent")
+        tickets.attach(s, hazard, "image", "/simulator/static/sample.svg", "customer:x")
+        tickets.attach(s, hazard, "location", "39.35,114.69 涞源县城关镇西关村", "customer:x")
+        hazard_no = hazard.ticket_no
+        # three days ago this agent served the same customer
+        transcript.append(s, contact.sender_id, "wechat", "in", "customer", "上个月电费为什么这么高", now=three_days_ago)
+        earlier = handoffs.request(s, contact.sender_id, "wechat", "asked", contact=contact, now=three_days_ago)
+        handoffs.take(s, earlier.id, staff.get(s, agent), now=three_days_ago)
+        handoffs.finish(s, earlier.id, staff.get(s, agent), "handback", now=three_days_ago + timedelta(minutes=5))
+        transcript.append(s, contact.sender_id, "wechat", "in", "customer", "转人工")
+        hid = handoffs.request(s, contact.sender_id, "wechat", "asked", contact=contact).id
+        earlier_id = earlier.id
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    try:
+        sign_in(page, bot.url, agent)
+        page.click(f"#take-{hid}")
+        card = page.locator('.account[data-account="5100000104"]')
+        expect(card.locator(".bills tr[data-period]")).to_have_count(6, timeout=15_000)  # the latest six bills
+        expect(card.locator(".bills thead")).to_contain_text("金额（元）")
+        expect(card.locator(".bills thead")).to_contain_text("电量（度）")
+        expect(card.locator(".bills tr[data-period] .paid").first).to_have_text("已缴")
+        # every ticket of the customer, of every type, the hazard with its photo and place
+        expect(page.locator("#tickets li[data-ticket]")).to_have_count(3)
+        hazard_item = page.locator(f'#tickets li[data-ticket="{hazard_no}"]')
+        expect(hazard_item).to_contain_text("隐患上报")
+        expect(hazard_item.locator(".attachment.photo img")).to_have_count(1)
+        expect(hazard_item.locator(".attachment.location")).to_contain_text("涞源县城关镇西关村")
+        # the earlier conversation is listed; opening it shows it read-only, and the read is audited
+        past = page.locator(f'#past-conversations li[data-handoff="{earlier_id}"]')
+        expect(past).to_contain_text("已结束")
+        past.locator(".past-open").click()
+        expect(page.locator("#conversation")).to_have_attribute("data-handoff", str(earlier_id))
+        expect(page.locator("#transcript")).to_contain_text("上个月电费为什么这么高")
+        expect(page.locator("#conv-readonly")).to_be_visible()
+    finally:
+        page.context.close()
+    with session_scope(records_db) as s:
+        reads = audit.entries(s, action="conversation.read", actor=f"staff:{agent}")
+        assert [e.detail["handoff"] for e in reads] == [earlier_id]
+
+
+# ------------------------------------------------------------------------ the quality checklist
+
+
+def test_a_supervisor_adds_renames_and_retires_a_checklist_item(bot, records_db, page):  # noqa: F811
+    supervisor = f"e2e_qc_{uuid.uuid4().hex[:6]}"
+    label = f"核实客户身份{uuid.uuid4().hex[:4]}"
+    with session_scope(records_db) as s:
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="周班长")
+    sign_in(page, bot.url, supervisor)
+    page.click("button[data-tab=quality]")
+    expect(page.locator("#checklist-items tr[data-item=courtesy]")).to_be_visible()
+    page.fill("#checklist-new", label)
+    page.click("#checklist-add button[type=submit]")
+
+    def added() -> str | None:
+        with session_scope(records_db) as s:
+            return next((i.code for i in supervision.checklist_items(s) if i.label == label), None)
+
+    code = eventually(added, timeout=10)
+    item = page.locator(f"#checklist-items tr[data-item={code}]")
+    expect(item.locator(".checklist-label")).to_have_value(label)
+    item.locator(".checklist-label").fill(label + "信息")
+    item.locator(".checklist-save").click()
+    expect(page.locator("#flash")).to_contain_text("质检项已保存")
+    page.once("dialog", lambda dialog: dialog.accept())
+    item.locator(".checklist-retire").click()
+    expect(item).to_contain_text("已停用")
+    expect(item).to_contain_text(label + "信息")
+    with session_scope(records_db) as s:
+        assert [e.detail.get("label") for e in audit.entries(s, action="quality.item_rename",
+                                                             actor=f"staff:{supervisor}")] == [label + "信息"]
+        in_use = [i.code for i in supervision.checklist_items(s)]
+    assert code not in in_use and in_use[:4] == ["courtesy", "accuracy", "timeliness", "closing"]
+
+
+# ------------------------------------------- routing by what the customer asked, the back office's flag
+
+
+def test_what_a_customer_asked_routes_them_and_a_customer_flagged_in_the_back_office_goes_first(
+        bot, records_db, browser):  # noqa: F811
+    """End to end through the bot: real WeChat messages, the dialogue's hand-over, routing by the intent
+    the bot understood, and the 重点关爱 flag a supervisor sets on the back office's ticket page."""
+    supervisor, agent = f"e2e_kf_{uuid.uuid4().hex[:6]}", f"e2e_ka_{uuid.uuid4().hex[:6]}"
+    customer = WeChatClient(bot.url + "/webhooks/wechat/webhook")
+    asking, elderly = new_openid("oRouteBill"), new_openid("oRouteCare")
+    with session_scope(records_db) as s:
+        staff.add(s, supervisor, "supervisor", PASSWORD, display_name="吴班长")
+        staff.add(s, agent, "agent", PASSWORD, display_name="小陈")
+        numbers = {}
+        for openid, name in ((asking, "钱多多"), (elderly, "孙奶奶")):
+            account = Account(account_no=f"56{uuid.uuid4().int % 10**8:08d}", name=name, address="城关镇东关村7号",
+                              township="城关镇", area_type="urban", category="residential", tariff="tiered")
+            s.add(account)
+            s.flush()
+            contact = contacts.get_or_create(s, "wechat", openid)
+            s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
+            numbers[openid] = account.account_no
+        ticket_no = tickets.create(s, "meter", "wechat", "电表走得太快", contact=contacts.by_sender(
+            s, f"wechat:{elderly}"), account=s.scalar(select(Account).where(Account.account_no == numbers[elderly]))).ticket_no
+
+    # the supervisor flags the elderly customer's account from the ticket page of the back office
+    boss = browser.new_context(locale="zh-CN").new_page()
+    try:
+        sign_in(boss, bot.url, supervisor)
+        boss.click('#tabs [data-tab="dispatch"]')
+        boss.locator(f'#dispatch-rows tr[data-ticket="{ticket_no}"]').click()
+        boss.fill("#key-customer-reason", "独居老人，行动不便")
+        boss.click("#key-customer-toggle")
+        expect(boss.locator(f'#dispatch-rows tr[data-ticket="{ticket_no}"] .badge.key')).to_be_visible(timeout=10_000)
+    finally:
+        boss.context.close()
+        with session_scope(records_db) as s:  # out of the dispatch queue the other browser tests look at
+            tickets.set_status(s, tickets.by_no(s, ticket_no), "cancelled", f"staff:{supervisor}")
+
+    def handoff_of(openid: str) -> tuple | None:
+        with session_scope(records_db) as s:
+            h = handoffs.open_for(s, f"wechat:{openid}")
+            return (h.id, h.skill_group, h.last_intent, h.key_customer) if h is not None else None
+
+    # one asks about a bill, then for a person; the flagged one asks for a person straight away
+    assert customer.post(customer.text(asking, "上个月电费多少")).status == 200
+    assert customer.post(customer.text(asking, "转人工")).status == 200
+    billing_id, group, intent, key = eventually(lambda: handoff_of(asking), timeout=20)
+    assert (group, intent, key) == ("billing", "query_bill", False)
+    assert customer.post(customer.text(elderly, "转人工")).status == 200
+    care_id, group, _intent, key = eventually(lambda: handoff_of(elderly), timeout=20)
+    assert (group, key) == ("senior", True)
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    try:
+        sign_in(page, bot.url, agent)
+        billing_item = page.locator(f"#queue-waiting #handoff-{billing_id}")
+        expect(billing_item).to_contain_text("电费业务组")
+        expect(billing_item).to_contain_text("客户来意：查电费")
+        care_item = page.locator(f"#queue-waiting #handoff-{care_id}")
+        expect(care_item).to_contain_text("重点关爱")
+        ids = page.locator("#queue-waiting .item").evaluate_all("items => items.map((i) => i.id)")
+        assert ids.index(f"handoff-{care_id}") < ids.index(f"handoff-{billing_id}")  # ahead, though later
+        page.click(f"#take-{care_id}")
+        expect(page.locator("#key-customer-banner")).to_contain_text("独居老人，行动不便", timeout=15_000)
+    finally:
+        page.context.close()

@@ -501,6 +501,42 @@ def test_ids_and_names_no_record_can_have_are_not_found_and_bad_queries_are_refu
     assert ConsoleClient(bot.url).login("a\u0000b", "whatever") == 401
 
 
+def test_an_id_no_route_accepts_is_a_json_404_whatever_the_client_accepts(bot, records_db):
+    """Found in a try-out: ``/conversations/abc`` was Sanic's HTML page unless the client asked for JSON."""
+    supervisor, _ = signed_in(bot, records_db, "supervisor")
+    for method, path in (("GET", "/conversations/abc"), ("GET", "/conversations/12abc/transcript"),
+                         ("GET", "/conversations/%D9%A1%D9%A2"), ("GET", f"/conversations/{2**31}"),
+                         ("GET", "/conversations/-1"), ("POST", "/conversations/abc/take"),
+                         ("POST", "/canned/x1/delete"), ("POST", "/crews/abc"), ("GET", "/no-such-endpoint")):
+        headers = {"X-CSRF-Token": supervisor.csrf or ""} if method == "POST" else {}
+        status, text = supervisor.request(method, "/console/api" + path, b"{}" if method == "POST" else None, headers)
+        assert status == 404, path
+        assert supervisor.header("Content-Type")[0].startswith("application/json"), path
+        assert json.loads(text)["error"] == "not_found", path
+    # signed out, such a path is refused like every other console endpoint
+    status, text = ConsoleClient(bot.url).request("GET", "/console/api/conversations/abc")
+    assert status == 401 and json.loads(text)["error"] == "signed_out"
+
+
+def test_a_body_that_is_not_a_json_object_is_refused_with_a_clear_message(bot, records_db):
+    """Found in a try-out: ``[]`` and ``null`` to key-customer and me/routing were answered 200 (and a
+    missing flag quietly unflagged the customer)."""
+    supervisor, _ = signed_in(bot, records_db, "supervisor")
+    headers = {"Content-Type": "application/json", "X-CSRF-Token": supervisor.csrf or ""}
+    for path in ("/accounts/5100000101/key-customer", "/me/routing"):
+        for raw in (b"[]", b"null", b"3", b'"online"'):
+            status, text = supervisor.request("POST", "/console/api" + path, raw, headers)
+            answer = json.loads(text)
+            assert (status, answer.get("error")) == (400, "body_not_object"), (path, raw, text)
+            assert "JSON" in answer["message"]
+    assert supervisor.post("/accounts/5100000101/key-customer", {})[1]["error"] == "bad_flag"
+    assert supervisor.post("/me/routing", {})[1]["error"] == "nothing_to_change"
+    assert supervisor.post("/me/routing", {"presence": "online"})[0] == 200
+    assert supervisor.request("POST", "/console/api/me/routing", b"", headers)[0] == 400  # nothing to change
+    hid, _sender = waiting(records_db)
+    assert supervisor.request("POST", f"/console/api/conversations/{hid}/take", b"", headers)[0] == 200
+
+
 # ------------------------------------------------------------------------------------- back office
 
 

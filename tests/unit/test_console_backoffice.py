@@ -13,7 +13,7 @@ import pytest
 from bot.clock import utcnow
 from bot.console import backoffice, service
 from bot.console.permissions import ConsoleError, Principal
-from bot.domain import audit, escalation, handoffs, media, staff, tickets
+from bot.domain import accounts, audit, escalation, handoffs, media, staff, tickets
 from bot.domain.models import Binding, Ticket
 from bot.domain.places import Place
 from tests.factories import make_account, make_contact
@@ -113,6 +113,19 @@ def test_supervisors_flag_key_customers_with_a_reason(office):
         answer = backoffice.key_customer(s, p["sup"], "5100000101", {"flagged": True, "reason": "独居老人"})
         assert answer["key_customer"] and answer["key_customer_reason"] == "独居老人"
         assert backoffice.queue_view(s, p["dsp"], {})["tickets"][0]["key_customer"] is True
+
+
+def test_a_key_customer_request_without_a_true_or_false_flag_is_refused_and_changes_nothing(office):
+    db, p = office
+    with db.session() as s:
+        backoffice.key_customer(s, p["sup"], "5100000101", {"flagged": True, "reason": "独居老人"})
+    with db.session() as s:
+        for body in ({}, {"flagged": None}, {"flagged": "false"}, {"flagged": 0}, {"reason": "x"}):
+            with pytest.raises(ConsoleError) as refused:
+                backoffice.key_customer(s, p["sup"], "5100000101", body)
+            assert refused.value.status == 400 and refused.value.code == "bad_flag", body
+            assert "flagged" in refused.value.message
+        assert accounts.get_by_no(s, "5100000101").key_customer is True  # not quietly unflagged
 
 
 def test_an_inspection_finding_opens_a_defect_ticket_with_the_hazard_sla_and_its_photo(office, tmp_path):

@@ -12,6 +12,7 @@ import yaml
 
 from bot import messages
 from bot.console import canned, labels
+from bot.console.permissions import ConsoleError
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "bot" / "console" / "static"
@@ -107,3 +108,9 @@ def test_the_vendored_library_is_the_pinned_file_named_in_its_readme():
 def test_canned_replies_speak_of_a_chat_not_a_phone_call():
     replies = canned.load(ROOT / "bot" / "console" / "canned_replies.yml")
     assert replies and not [r["title"] for r in replies if re.search("来电|致电|通话", r["text"])]
+
+
+def test_every_console_error_message_can_be_built():
+    """A stray brace in a message (``{"字段": 值}``) made the refusal itself fail with a 500."""
+    for code in messages.CONSOLE_ERRORS:
+        assert ConsoleError(400, code, limit=500, into="GD1", permission="x").message, code

@@ -7,7 +7,7 @@ tests/integration/test_console_http.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from bot.clock import utcnow
 from bot.console import service, sessions
 from bot.console.permissions import ConsoleError, Principal
 from bot.domain import audit, contacts, handoffs, staff, tickets, transcript
-from bot.domain.models import Binding, Handoff, Ticket
+from bot.domain.models import Bill, Binding, Handoff, Ticket
 from bot.messaging.deliver import Delivery
 from tests.factories import PHONE_A, make_account, make_bill, make_contact
 
@@ -390,3 +390,88 @@ def test_notes_stay_among_staff_whispers_are_supervisors_and_a_transfer_needs_a_
     with db.session() as s:
         (item,) = service.queue_view(s, p["a1"])["waiting"]
         assert item["skill_group"] == "repair" and item["status"] == "waiting"
+
+
+# ---------------------------------------------------------------- the customer panel (issue 15)
+
+
+def test_the_side_panel_shows_each_accounts_recent_bills_with_usage_amount_paid_and_due_date(world):
+    db, p = world
+    with db.session() as s:
+        account = s.query(Binding).one().account
+        for month in range(3, 9):  # 2026-03 .. 2026-08, all paid; with 09 and 10 eight bills in all
+            make_bill(s, account, f"2026-{month:02d}", 100 + month)
+        rows = {b.period: (f"{b.amount:.2f}", str(b.kwh), b.due_date.isoformat()) for b in s.query(Bill)}
+    with db.session() as s:
+        service.take(s, p["a1"], p["handoff"])
+        view = service.conversation_view(s, p["a1"], p["handoff"], now=datetime(2026, 12, 1, 2, 0))
+    (shown,) = view["accounts"]
+    bills = shown["bills"]
+    assert [b["period"] for b in bills] == ["2026-10", "2026-09", "2026-08", "2026-07", "2026-06", "2026-05"]
+    october, september = bills[0], bills[1]
+    assert (october["amount"], october["kwh"], october["due_date"]) == rows["2026-10"]
+    assert october["paid"] is False and october["overdue"] is True and october["paid_at"] is None
+    assert (september["amount"], september["kwh"], september["due_date"]) == rows["2026-09"]
+    assert september["paid"] is True and september["overdue"] is False
+    assert october["kwh"] == "210.00" and october["due_date"] == "2026-11-25"
+
+
+def test_the_side_panel_lists_the_customers_past_conversations_under_the_read_rule(world):
+    db, p = world
+    t = utcnow() - timedelta(days=2)
+    with db.session() as s:
+        a1, sup = staff.get(s, "a1"), staff.get(s, "sup")
+        # H1: the customer's first hand-over two days ago, handled by a1
+        s.get(Handoff, p["handoff"]).requested_at = t - timedelta(minutes=1)
+        handoffs.take(s, p["handoff"], a1, now=t)
+        handoffs.finish(s, p["handoff"], a1, "close", now=t + timedelta(minutes=5))
+        # H3: the same household by SMS (bound to the same account), handled by the supervisor
+        account_id = s.query(Binding).one().account_id
+        sms = contacts.get_or_create(s, "sms", "+8613900002222")
+        s.add(Binding(contact_id=sms.id, account_id=account_id, method="phone_match"))
+        household = handoffs.request(s, sms.sender_id, "sms", "complaint", contact=sms, now=t + timedelta(hours=1))
+        handoffs.take(s, household.id, sup, now=t + timedelta(hours=1))
+        handoffs.finish(s, household.id, sup, "handback", now=t + timedelta(hours=2))
+        # somebody else entirely, handled by a1: never in this customer's panel
+        stranger = contacts.get_or_create(s, "wechat", "oWxStranger0009")
+        other = handoffs.request(s, stranger.sender_id, "wechat", "asked", contact=stranger, now=t)
+        handoffs.take(s, other.id, a1, now=t)
+        # H2: the customer is back and a1 serves them again
+        contact = contacts.by_sender(s, SENDER)
+        now_id = handoffs.request(s, SENDER, "wechat", "asked", contact=contact, last_intent="query_bill").id
+        handoffs.take(s, now_id, a1)
+        first, household_id, other_id = p["handoff"], household.id, other.id
+    with db.session() as s:
+        mine = service.conversation_view(s, p["a1"], now_id)["past_conversations"]
+        everyone = service.conversation_view(s, p["sup"], now_id)["past_conversations"]
+    # an agent sees only the hand-overs they handled; the supervisor all, the household's included
+    assert [(h["id"], h["status"], h["owner"]) for h in mine] == [(first, "closed", "a1-显示名")]
+    assert [h["id"] for h in everyone] == [household_id, first]
+    assert everyone[0]["channel"] == "sms" and everyone[0]["reason"] == "complaint"
+    assert other_id not in [h["id"] for h in everyone]
+    assert "transcript" not in str(mine) and "转人工" not in str(everyone)  # dates and agents, not words
+    with db.session() as s:
+        assert audit.entries(s, action="conversation.read") == []  # listing is not reading
+        opened = service.conversation_view(s, p["a1"], first)  # opening one from the list is a read
+        # an ended hand-over shows no current records: only the same conversation id's other hand-overs
+        assert [h["id"] for h in opened["past_conversations"]] == [now_id]
+        assert [h["id"] for h in service.conversation_view(s, p["sup"], first)["past_conversations"]] == [now_id]
+        with _denied("not_owner"):
+            service.conversation_view(s, p["a2"], first)
+    with db.session() as s:
+        reads = audit.entries(s, action="conversation.read")
+        assert sorted(e.actor for e in reads) == ["staff:a1", "staff:sup"]
+
+
+def test_setting_ones_routing_needs_something_to_set_and_a_true_or_false_auto_assignment(world):
+    db, p = world
+    with db.session() as s:
+        for body, code in (({}, "nothing_to_change"), ({"status": "online"}, "nothing_to_change"),
+                           ({"auto_assign": None}, "bad_auto_assign"), ({"auto_assign": "yes"}, "bad_auto_assign"),
+                           ({"presence": None}, "bad_presence")):
+            with pytest.raises(ConsoleError) as refused:
+                service.set_my_routing(s, p["a1"], body)
+            assert (refused.value.status, refused.value.code) == (400, code), body
+        assert service.set_my_routing(s, p["a1"], {"auto_assign": True})["auto_assign"] is True
+        mine = service.set_my_routing(s, p["a1"], {"presence": "busy"})
+        assert (mine["presence"], mine["auto_assign"]) == ("busy", True)

@@ -123,7 +123,8 @@ def test_a_quality_score_is_the_share_of_checklist_items_passed_audited_and_in_t
     db, p, ids, now = floor
     with db.session() as s:
         check = service.quality_score(s, p["sup"], ids["d"], {"items": _all_pass(closing="未告知后续办理渠道")})
-    assert check["score"] == 75 and check["items"]["closing"] == {"passed": False, "comment": "未告知后续办理渠道"}
+    assert check["score"] == 75
+    assert check["items"]["closing"] == {"passed": False, "comment": "未告知后续办理渠道", "label": "规范结束"}
     with db.session() as s:
         (entry,) = audit.entries(s, action="quality.score")
         assert entry.actor == "staff:sup" and entry.detail == {"handoff": ids["d"], "score": 75}
@@ -160,3 +161,84 @@ def test_the_checklist_and_targets_come_from_the_service_rules():
     rules = get_rules().supervision
     assert list(rules.quality_checklist.values()) == ["礼貌用语", "准确答复", "及时响应", "规范结束"]
     assert rules.first_response_target_seconds == 60
+
+
+# ------------------------------------------------------------------ the checklist supervisors manage
+
+
+def test_supervisors_add_rename_and_retire_checklist_items_seeded_from_the_rules_and_agents_cannot(floor):
+    db, p, ids, now = floor
+    with db.session() as s:
+        items = service.checklist_view(s, p["sup"])["items"]  # seeded from service_rules.yml on first use
+        assert [(i["code"], i["label"], i["active"]) for i in items] == [
+            ("courtesy", "礼貌用语", True), ("accuracy", "准确答复", True), ("timeliness", "及时响应", True),
+            ("closing", "规范结束", True)]
+        for who in ("wang", "adm"):
+            with pytest.raises(ConsoleError, match="forbidden"):
+                service.checklist_add(s, p[who], {"label": "核实身份"})
+        added = service.checklist_add(s, p["sup"], {"label": " 核实 客户身份 "})
+        assert (added["code"], added["label"], added["active"]) == ("item_5", "核实 客户身份", True)
+        ids_by_code = {i["code"]: i["id"] for i in service.checklist_view(s, p["sup"])["items"]}
+        service.checklist_rename(s, p["sup"], ids_by_code["accuracy"], {"label": "答复准确、完整"})
+        service.checklist_retire(s, p["sup"], ids_by_code["timeliness"])
+    with db.session() as s:
+        drawn = service.quality_sample(s, p["sup"], {"days": 1}, now=now)
+        assert drawn["checklist"] == {"courtesy": "礼貌用语", "accuracy": "答复准确、完整", "closing": "规范结束",
+                                      "item_5": "核实 客户身份"}
+        listed = service.checklist_view(s, p["sup"])["items"]
+        assert [i["code"] for i in listed][-1] == "timeliness" and listed[-1]["active"] is False  # retired last
+        actions = [(e.action, e.target_id) for e in audit.entries(s, action="quality.item_rename")
+                   + audit.entries(s, action="quality.item_retire") + audit.entries(s, action="quality.item_add")]
+        assert actions == [("quality.item_rename", "accuracy"), ("quality.item_retire", "timeliness"),
+                           ("quality.item_add", "item_5")]
+        assert audit.entries(s, action="quality.item_rename")[0].detail == {"was": "准确答复", "label": "答复准确、完整"}
+
+
+def test_a_check_is_made_against_the_items_in_use_and_keeps_the_labels_it_was_given_against(floor):
+    db, p, ids, now = floor
+    with db.session() as s:
+        service.quality_score(s, p["sup"], ids["a"], {"items": _all_pass(timeliness="回复慢")})
+    with db.session() as s:
+        by_code = {i["code"]: i["id"] for i in service.checklist_view(s, p["sup"])["items"]}
+        service.checklist_rename(s, p["sup"], by_code["courtesy"], {"label": "文明礼貌"})
+        service.checklist_retire(s, p["sup"], by_code["timeliness"])
+    with db.session() as s:
+        with pytest.raises(ConsoleError, match="bad_quality_items"):  # the retired item is no longer scored
+            service.quality_score(s, p["sup"], ids["d"], {"items": _all_pass()})
+        fresh = service.quality_score(s, p["sup"], ids["d"], {"items": {
+            code: {"passed": True, "comment": ""} for code in ("courtesy", "accuracy", "closing")}})
+        assert fresh["score"] == 100 and fresh["items"]["courtesy"]["label"] == "文明礼貌"
+    with db.session() as s:
+        checks = {c["id"]: c["quality"] for c in service.quality_checks(s, p["sup"])["checks"]}
+    old = checks[ids["a"]]["items"]
+    assert old["courtesy"]["label"] == "礼貌用语"  # as it was called when scored
+    assert old["timeliness"] == {"passed": False, "comment": "回复慢", "label": "及时响应"}  # retired, still there
+    assert checks[ids["a"]]["score"] == 75 and "timeliness" not in checks[ids["d"]]["items"]
+
+
+def test_a_checklist_change_needs_a_name_of_its_own_and_leaves_at_least_one_item(floor):
+    db, p, _ids, _now = floor
+    with db.session() as s:
+        by_code = {i["code"]: i["id"] for i in service.checklist_view(s, p["sup"])["items"]}
+        for body, code in (({"label": "  "}, "checklist_empty"), ({"label": "长" * 61}, "checklist_too_long"),
+                           ({"label": "礼貌用语"}, "checklist_duplicate"),
+                           ({"label": "新项", "code": "Bad Code"}, "checklist_bad_code"),
+                           ({"label": "新项", "code": "closing"}, "checklist_duplicate")):
+            with pytest.raises(ConsoleError) as refused:
+                service.checklist_add(s, p["sup"], body)
+            assert (refused.value.status, refused.value.code) == (400, code), body
+        with pytest.raises(ConsoleError, match="checklist_duplicate"):
+            service.checklist_rename(s, p["sup"], by_code["closing"], {"label": "准确答复"})
+        with pytest.raises(ConsoleError) as missing:
+            service.checklist_rename(s, p["sup"], 99999, {"label": "x"})
+        assert missing.value.status == 404
+        for code in ("courtesy", "accuracy", "timeliness"):
+            service.checklist_retire(s, p["sup"], by_code[code])
+        with pytest.raises(ConsoleError, match="checklist_last_item"):
+            service.checklist_retire(s, p["sup"], by_code["closing"])
+        # a retired item's name is free again, and the checklist is not seeded a second time
+        assert service.checklist_add(s, p["sup"], {"label": "礼貌用语"})["code"] == "item_5"
+    with db.session() as s:
+        assert supervision.seed_checklist(s, {"courtesy": "礼貌用语"}) == 0
+        assert [i.code for i in supervision.checklist_items(s)] == ["closing", "item_5"]
+        assert len(audit.entries(s, action="quality.checklist_seed")) == 1

@@ -1,5 +1,6 @@
 // The conversations screen: the queue (waiting and live conversations), one open conversation with
-// its transcript, the reply box, the customer's accounts and tickets.
+// its transcript, the reply box, and the customer panel: bound accounts with recent bills, every ticket
+// with photos and location, notes, and the customer's past conversations.
 import { html, useEffect, useRef, useState } from "../vendor/htm-preact-standalone.module.js";
 import { api } from "../api.js";
 import { choices, duration, label, t } from "../labels.js";
@@ -79,7 +80,44 @@ function Account({ a, revealed, onReveal }) {
         ${t("arrears_is", { amount: a.arrears.total })}${a.arrears.periods.length ? t("arrears_periods", { periods: a.arrears.periods.join(t("list_sep")) }) : ""}</div>
       ${bill ? html`<div class="line small">${t(bill.paid ? "latest_bill_paid" : "latest_bill_unpaid", bill)}</div>` : null}
       <div class="line small">${t("open_tickets_are", { tickets: a.open_tickets.length ? a.open_tickets.map((x) => x.ticket_no).join(t("list_sep")) : t("none_word") })}</div>
+      <${Bills} bills=${a.bills || []} />
     </div>`;
+}
+
+/** The account's recent bills (newest first): usage in kWh, amount in yuan, paid or not, due date. */
+function Bills({ bills }) {
+  if (!bills.length) return html`<p class="line small muted bills-none">${t("bills_none")}</p>`;
+  return html`
+    <table class="grid small bills">
+      <caption>${t("bills_title")}</caption>
+      <thead><tr>${["col_period", "col_kwh", "col_amount", "col_paid", "col_due"].map((k) => html`<th>${t(k)}</th>`)}</tr></thead>
+      <tbody>
+        ${bills.map((b) => html`<tr key=${b.period} data-period=${b.period} class=${b.overdue ? "bad" : ""}>
+          <td>${b.period}</td><td>${b.kwh}</td><td>${b.amount}</td>
+          <td class="paid">${t(b.paid ? "bill_paid" : b.overdue ? "bill_overdue" : "bill_unpaid")}</td>
+          <td>${b.due_date}</td></tr>`)}
+      </tbody>
+    </table>`;
+}
+
+/** The customer's other conversations this user may read (the server applies the read rule); opening
+ * one is a read the server audits. */
+function PastConversations({ items, onOpen }) {
+  return html`
+    <h3>${t("past_conversations")}</h3>
+    <ul id="past-conversations" class="tickets">
+      ${items.length ? items.map((h) => html`<li key=${h.id} data-handoff=${h.id} class="past">
+          <div class="line small">
+            <span>${dateTime(h.requested_at)}</span>
+            <span class="tag">${label("channel", h.channel)}</span>
+            <span class="status">${label("handoff_status", h.status)}</span>
+          </div>
+          <div class="line small muted">${label("reason", h.reason)}${h.last_intent ? t("list_sep_comma") + label("intent", h.last_intent) : ""}
+            ${h.owner ? t("list_sep_comma") + t("owner_is", { owner: h.owner }) : ""}</div>
+          <button class="link past-open" onClick=${() => onOpen(h.id)}>${t("open")}</button>
+        </li>`)
+        : html`<li class="muted" id="past-none">${t("past_none")}</li>`}
+    </ul>`;
 }
 
 function Attachment({ a }) {
@@ -257,7 +295,7 @@ function Transfer({ onTransfer }) {
     </form>`;
 }
 
-function Conversation({ id, onChanged }) {
+function Conversation({ id, onChanged, onOpen }) {
   const [view, setView] = useState(null);
   const [entries, setEntries] = useState([]);
   const [live, setLive] = useState(null); // status, owner, mine from the latest poll
@@ -411,6 +449,7 @@ function Conversation({ id, onChanged }) {
               : html`<li class="muted">${t("none_word")}</li>`}
           </ul>
           ${mine ? html`<${TicketForm} accounts=${view.accounts} onCreate=${createTicket} />` : null}
+          <${PastConversations} items=${view.past_conversations || []} onOpen=${onOpen} />
           <${Notes} notes=${notes} canNote=${mine || can("conversation.view_all")}
             canWhisper=${!mine && live.status === "active" && can("conversation.takeover_any")} onAdd=${addNote} />
           ${mine ? html`<${Transfer} onTransfer=${transfer} />` : null}
@@ -527,5 +566,5 @@ export function Conversations() {
     </aside>
     ${current === null
       ? html`<main id="conversation-empty" class="conversation empty"><p class="muted">${t("pick_conversation")}</p></main>`
-      : html`<${Conversation} key=${current + "/" + opened} id=${current} onChanged=${changed} />`}`;
+      : html`<${Conversation} key=${current + "/" + opened} id=${current} onChanged=${changed} onOpen=${setCurrent} />`}`;
 }

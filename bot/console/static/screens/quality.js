@@ -1,9 +1,10 @@
 // Quality sampling (supervisors): draw a random sample of closed conversations of a period (and an
-// agent), read each, score it against the checklist of the service rules (pass/fail and a comment).
+// agent), read each, score it against the checklist (pass/fail and a comment). Supervisors manage the
+// checklist here too: add, rename, retire items (checks already made keep the items they were given).
 import { html, useEffect, useState } from "../vendor/htm-preact-standalone.module.js";
 import { api } from "../api.js";
 import { choices, t } from "../labels.js";
-import { dateTime, flash, time } from "../ui.js";
+import { can, dateTime, flash, time } from "../ui.js";
 import { customerLabel } from "./conversations.js";
 
 function ScoreForm({ c, checklist, onSaved }) {
@@ -36,6 +37,55 @@ function ScoreForm({ c, checklist, onSaved }) {
           </tr>`)}
       </tbody></table>
       <button type="submit" class="quality-save">${t("quality_save")}</button>
+    </form>`;
+}
+
+function ChecklistItem({ item, onChanged }) {
+  const [text, setText] = useState(item.label);
+  const rename = async (ev) => {
+    ev.preventDefault();
+    try { await api("POST", `/quality/checklist/${item.id}`, { label: text }); flash(t("checklist_saved")); onChanged(); }
+    catch (e) { flash(e.message, true); }
+  };
+  const retire = async () => {
+    if (!window.confirm(t("checklist_confirm_retire", item))) return;
+    try { await api("POST", `/quality/checklist/${item.id}/retire`, {}); flash(t("checklist_retired")); onChanged(); }
+    catch (e) { flash(e.message, true); }
+  };
+  return html`
+    <tr data-item=${item.code} class=${item.active ? "" : "muted retired"}>
+      <td>${item.active ? html`<form class="checklist-rename line" onSubmit=${rename}>
+          <input class="checklist-label" maxlength="60" required value=${text} onInput=${(ev) => setText(ev.target.value)} />
+          <button type="submit" class="checklist-save">${t("checklist_rename")}</button></form>` : item.label}</td>
+      <td>${t(item.active ? "checklist_in_use" : "checklist_retired")}</td>
+      <td>${item.active ? html`<button type="button" class="checklist-retire" onClick=${retire}>${t("checklist_retire")}</button>` : null}</td>
+    </tr>`;
+}
+
+/** The checklist as supervisors manage it; the items in use are what the next sample is scored against. */
+function Checklist({ active, onChanged }) {
+  const [items, setItems] = useState(null);
+  const [label, setLabel] = useState("");
+  const load = () => api("GET", "/quality/checklist").then((r) => setItems(r.items)).catch((e) => flash(e.message, true));
+  useEffect(() => { if (active) load(); }, [active]);
+  const changed = () => { load(); onChanged(); };
+  const add = async (ev) => {
+    ev.preventDefault();
+    try { await api("POST", "/quality/checklist", { label }); setLabel(""); flash(t("checklist_saved")); changed(); }
+    catch (e) { flash(e.message, true); }
+  };
+  return html`
+    <h3>${t("checklist_title")}</h3>
+    <table class="grid" id="checklist">
+      <thead><tr>${["col_item", "col_state", "col_actions"].map((k) => html`<th>${t(k)}</th>`)}</tr></thead>
+      <tbody id="checklist-items">
+        ${(items || []).map((i) => html`<${ChecklistItem} key=${i.id + "/" + i.label + "/" + i.active} item=${i} onChanged=${changed} />`)}
+      </tbody>
+    </table>
+    <form id="checklist-add" class="filters" onSubmit=${add}>
+      <input id="checklist-new" maxlength="60" required placeholder=${t("checklist_label")} value=${label}
+        onInput=${(ev) => setLabel(ev.target.value)} />
+      <button type="submit">${t("checklist_add")}</button>
     </form>`;
 }
 
@@ -77,8 +127,16 @@ export function Quality({ active }) {
       <thead><tr>${["col_conversation", "col_agent", "col_closed_at", "col_score"].map((k) => html`<th>${t(k)}</th>`)}</tr></thead>
       <tbody id="quality-recent">
         ${recent && recent.checks.length ? recent.checks.map((c) => html`<tr key=${c.id} data-handoff=${c.id}>
-            <td>${customerLabel(c)}</td><td>${c.owner || t("none")}</td><td>${dateTime(c.closed_at)}</td><td>${c.quality.score}</td></tr>`)
+            <td>${customerLabel(c)}</td><td>${c.owner || t("none")}</td><td>${dateTime(c.closed_at)}</td>
+            <td>${c.quality.score}${failed(c.quality).length
+              ? html`<div class="small muted failed-items">${t("quality_items_failed", { items: failed(c.quality).join(t("list_sep")) })}</div>` : null}</td></tr>`)
           : html`<tr><td colspan="4" class="muted">${t("none_yet")}</td></tr>`}
       </tbody>
-    </table>`;
+    </table>
+    ${can("quality.manage") ? html`<${Checklist} active=${active} onChanged=${loadRecent} />` : null}`;
+}
+
+/** The labels of the items a check failed, as they were called when it was made. */
+function failed(quality) {
+  return Object.values(quality.items || {}).filter((i) => !i.passed).map((i) => i.label);
 }
