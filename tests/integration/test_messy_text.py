@@ -1,0 +1,80 @@
+"""Issue 13, fault 1, through the running bot (REST channel, trained model, action server): several things
+in one message. Pleasantries before a request do not hide it; of two requests the first is answered and
+the second offered in the same reply, and a yes to the offer answers it — one message stays one turn."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from typing import List
+
+import pytest
+
+from bot.clock import utcnow
+from bot.db import dispose_engines, session_scope
+from bot.domain import accounts, bindings, contacts
+
+pytestmark = pytest.mark.rasa  # drives the trained model through a running bot
+
+GREETING = "智能客服"  # in the greeting only
+ASK_PLACE = "请问是哪里停电"
+
+
+def say(bot, sender: str, text: str) -> List[str]:
+    """What the bot answers ``sender`` to ``text``: one REST request, so one turn."""
+    req = urllib.request.Request(bot.url + "/webhooks/rest/webhook", method="POST",
+                                 data=json.dumps({"sender": sender, "message": text}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return [r["text"] for r in json.loads(resp.read()) if r.get("text")]
+
+
+def bound_sender(records_db: str, account_no: str = "5100000101") -> str:
+    """A new REST customer who has bound ``account_no`` (as if the right code had been entered)."""
+    sender = f"second-{uuid.uuid4().hex[:8]}"
+    with session_scope(records_db) as s:
+        contact = contacts.for_sender(s, "rest:" + sender)
+        bindings._bind(s, contact, accounts.get_by_no(s, account_no), "sms_code", utcnow())
+    dispose_engines()
+    return sender
+
+
+@pytest.mark.parametrize("text", ["你好你好，在吗？我家停电了", "在吗在吗在吗，家里没电了", "您好，请问一下，俺家停电了"])
+def test_pleasantries_before_a_report_do_not_hide_it(bot, text):
+    replies = say(bot, f"hello-{uuid.uuid4().hex[:8]}", text)
+    assert any(ASK_PLACE in r for r in replies) and not any(GREETING in r for r in replies)
+
+
+@pytest.mark.parametrize("yes", ["好的", "是", "要"])
+def test_two_requests_the_first_answered_the_second_offered_then_answered_on_a_yes(bot, records_db, yes):
+    sender = bound_sender(records_db)
+    first = say(bot, sender, "查下电费 顺便问下峰谷电咋申请")
+    assert "元" in first[0] and "5100000101" in first[0]  # the bill
+    assert first[-1] == "还想了解峰谷电申请吗？" and not any("申请峰谷电价：" in r for r in first)
+    second = say(bot, sender, yes)
+    assert "申请峰谷电价" in second[0] and "需要帮您登记申请" in second[-1]
+
+
+def test_a_no_to_the_offer_closes_it(bot, records_db):
+    sender = bound_sender(records_db)
+    assert say(bot, sender, "查下电费 顺便问下峰谷电咋申请")[-1] == "还想了解峰谷电申请吗？"
+    assert say(bot, sender, "不用了") == ["好的，有需要随时找我。"]
+    assert say(bot, sender, "好的") == ["好的。还有什么可以帮您？"]  # the offer is gone
+
+
+@pytest.mark.parametrize("text, offer, answer", [
+    ("电费咋交 顺便问下峰谷电怎么申请", "还想了解峰谷电申请吗？", "申请峰谷电价"),
+    ("上个月用了多少度电，另外电费怎么交", "还想了解电费怎么交吗？", "微信"),
+    ("查下余额，还有个事，光伏并网咋办", "还想了解光伏并网申请吗？", "光伏"),
+])
+def test_the_whole_kind_of_two_requests(bot, records_db, text, offer, answer):
+    sender = bound_sender(records_db)
+    first = say(bot, sender, text)
+    assert len(first) >= 2 and first[-1] == offer
+    assert answer in "\n".join(say(bot, sender, "好的"))
+
+
+def test_a_first_request_that_needs_binding_does_not_offer_the_second_yet(bot):
+    replies = say(bot, f"unbound-{uuid.uuid4().hex[:8]}", "查下电费 顺便问下峰谷电咋申请")
+    assert any("户号" in r for r in replies) and not any("峰谷" in r for r in replies)
