@@ -11,7 +11,7 @@ from typing import List
 
 import pytest
 
-from bot.clock import utcnow
+from bot.clock import local_today, utcnow
 from bot.db import dispose_engines, session_scope
 from bot.domain import accounts, bindings, contacts
 
@@ -78,3 +78,44 @@ def test_the_whole_kind_of_two_requests(bot, records_db, text, offer, answer):
 def test_a_first_request_that_needs_binding_does_not_offer_the_second_yet(bot):
     replies = say(bot, f"unbound-{uuid.uuid4().hex[:8]}", "查下电费 顺便问下峰谷电咋申请")
     assert any("户号" in r for r in replies) and not any("峰谷" in r for r in replies)
+
+
+# ---------------------------------------------------------------- fault 2: traditional characters
+
+@pytest.mark.parametrize("text, month_back", [("電費多少錢", None), ("上個月電費", 1), ("上個月電費多少錢", 1)])
+def test_traditional_characters_are_read_as_simplified_down_to_the_month(bot, records_db, text, month_back):
+    sender = bound_sender(records_db)
+    replies = say(bot, sender, text)
+    answer = "\n".join(replies)
+    assert "元" in answer and "服务范围" not in answer and "请问需要办理什么" not in answer
+    if month_back:
+        today = local_today()
+        index = today.year * 12 + today.month - 1 - month_back
+        assert f"{index // 12}年{index % 12 + 1}月电费" in answer
+
+
+# ---------------------------------------------------------------- fault 6: long messages
+
+def test_a_long_message_is_read_for_the_request_at_its_end(bot):
+    story = ("昨天晚上刮了一宿的大风，俺家院子里的树枝都断了好几根，早上起来一看冰箱也不转了，"
+             "孩子还要上网课，老人也在家，屋里黑乎乎的什么也干不了，")
+    replies = say(bot, f"long-{uuid.uuid4().hex[:8]}", story + "现在家里停电了，地址是银坊镇北庄村63号")
+    answer = "\n".join(replies)
+    assert "没有查到您的工单" not in answer and ASK_PLACE not in answer  # a report, its place taken
+    assert "全村都停了还是只有您家" in answer or "联系" in answer
+
+
+# ---------------------------------------------------------------- fault 9: gibberish is not out of scope
+
+@pytest.mark.parametrize("text", ["？？？", "啊啊啊啊", "asdfgh", "那个东西咋整啊"])
+def test_gibberish_asks_to_rephrase_and_twice_in_a_row_reaches_a_person(bot, text):
+    sender = f"gibberish-{uuid.uuid4().hex[:8]}"
+    first = "\n".join(say(bot, sender, text))
+    assert "没太明白" in first and "服务范围" not in first
+    second = "\n".join(say(bot, sender, text))
+    assert "转接人工客服" in second and second.count("转接") == 1
+
+
+@pytest.mark.parametrize("text", ["家里自来水一直不出水", "手机欠费停机了咋弄", "天然气没气了找谁"])
+def test_other_businesses_are_out_of_scope(bot, text):
+    assert any("服务范围" in r for r in say(bot, f"other-{uuid.uuid4().hex[:8]}", text))
