@@ -10,10 +10,14 @@ import uuid
 from typing import List
 
 import pytest
+from sqlalchemy import func, select
 
+from bot import messages
 from bot.clock import local_today, utcnow
 from bot.db import dispose_engines, session_scope
 from bot.domain import accounts, bindings, contacts
+from bot.domain.models import Handoff
+from tests.fakes.wechat import WeChatClient, new_openid
 
 pytestmark = pytest.mark.rasa  # drives the trained model through a running bot
 
@@ -119,3 +123,30 @@ def test_gibberish_asks_to_rephrase_and_twice_in_a_row_reaches_a_person(bot, tex
 @pytest.mark.parametrize("text", ["家里自来水一直不出水", "手机欠费停机了咋弄", "天然气没气了找谁"])
 def test_other_businesses_are_out_of_scope(bot, text):
     assert any("服务范围" in r for r in say(bot, f"other-{uuid.uuid4().hex[:8]}", text))
+
+
+# ---------------------------------------------------------------- fault 3: WeChat emoticon codes
+
+def test_stickers_in_a_row_get_the_emoji_answer_and_never_reach_an_agent(bot, records_db):
+    wechat = WeChatClient(bot.url + "/webhooks/wechat/webhook")
+    openid = new_openid()
+    for stickers in ("[捂脸]", "[强][强]", "/::)", "[OK] /:strong"):
+        assert wechat.post(wechat.text(openid, stickers)).text == messages.WECHAT_EMPTY_TEXT
+    with session_scope(records_db) as s:
+        assert s.scalar(select(func.count()).select_from(Handoff).where(Handoff.sender_id == f"wechat:{openid}")) == 0
+    understood = wechat.post(wechat.text(openid, "电费怎么交[捂脸]")).text
+    assert "交电费" in understood or "交费" in understood
+
+
+# ---------------------------------------------------------------- fault 4: digits in groups
+
+@pytest.mark.parametrize("typed", ["户号 5100 0001 01 查电费", "5100-0001-01的电费", "户号５１００ ０００１ ０１电费多少"])
+def test_an_account_number_typed_in_groups_is_the_account(bot, records_db, typed):
+    sender = bound_sender(records_db)
+    answer = "\n".join(say(bot, sender, typed))
+    assert "户号5100000101" in answer and "元" in answer
+
+
+def test_someone_elses_account_number_in_groups_is_refused_as_that_number(bot):
+    answer = "\n".join(say(bot, f"typed-{uuid.uuid4().hex[:8]}", "5100 0001 04 上个月电费"))
+    assert "5100000104" in answer and "元" not in answer
