@@ -19,6 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.offers import offer_second_request
 from bot.db import session_scope
 from bot.domain import bindings, contacts
 from bot.domain.bindings import BindingError
@@ -138,7 +139,9 @@ class DomainAction(Action, abc.ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> Events:
         try:
-            return await asyncio.to_thread(self._run_in_session, dispatcher, tracker, domain)
+            events = await asyncio.to_thread(self._run_in_session, dispatcher, tracker, domain)
+            # a second request in the message is offered once the first is answered (issue 13, fault 1)
+            return offer_second_request(tracker, dispatcher, events)
         except Exception:
             # the customer gets an answer and the dialogue goes on; the operator gets the traceback
             logger.exception("action %s failed for %s", self.name(), tracker.sender_id)

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_service_question
 from actions.common import selected_key, utter
+from actions.offers import offer_second_request
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.domain import bindings, contacts
@@ -46,4 +47,4 @@ class ActionFaq(Action):
         if intent == "payment_methods" and template:
             for url in await asyncio.to_thread(_payment_entries, tracker.sender_id, template):
                 utter(dispatcher, "utter_payment_entry", url=url)
-        return []
+        return offer_second_request(tracker, dispatcher, [], answered=True)

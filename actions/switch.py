@@ -1,5 +1,7 @@
 """Changing the subject: the customer asks something else while the bot waits for a form answer, or
 says something no rule expects. The form is left and the new request is answered as if it came first.
+A yes to an offered second request (``还想了解峰谷电申请吗？`` — ``好的``) answers that request the same
+way; a no closes the offer (actions/offers.py).
 
 Configured as the RulePolicy's core fallback action (config.yml), so every unforeseen dialogue state
 ends here instead of in silence.
@@ -23,6 +25,7 @@ from actions.faq import ActionFaq
 from actions.handoff import ActionFallback, ActionRecordRating, ActionRequestHuman
 from actions.hazards import ActionHazardAdvice, ActionShareImage, ActionShareLocation
 from actions.inform import ActionHandleInform
+from actions.offers import as_asked, open_offer
 from actions.outages import ActionPlannedOutage, ActionRepairProgress
 from actions.services import ActionBusinessApplication, ActionMeterIssue
 from actions.tariffs import ActionTariff
@@ -70,6 +73,15 @@ class ActionSwitchTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Events:
         intent = latest_intent(tracker)
         events: Events = []
+        offer = open_offer(tracker) if intent in ("affirm", "deny") else None
+        if tracker.get_slot("offered_request"):
+            events.append(SlotSet("offered_request", None))
+        if offer is not None and intent == "deny":
+            utter(dispatcher, "utter_offer_declined")
+            return events + [SlotSet("next_step", "done")]
+        if offer is not None:
+            tracker = as_asked(tracker, offer)
+            intent = offer["intent"]
         if tracker.active_loop.get("name") in RESUMABLE and await asyncio.to_thread(_answered, tracker, dispatcher):
             # a question inside a report: answered, and the form asks its question again
             return [SlotSet("next_step", "resume_" + tracker.active_loop["name"])]

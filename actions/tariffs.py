@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.common import Events, entity, latest_text, selected_key, utter
+from actions.offers import offer_second_request
 from bot.domain import tariffs
 from bot.domain.tariffs import Charge
 from bot.nlu.normalize import to_halfwidth
@@ -69,10 +70,10 @@ class ActionTariff(Action):
             if kwh is None:
                 return [SlotSet("next_step", "ask_kwh"), SlotSet("kwh", None)]
             answer_cost(kwh, text, dispatcher)
-            return [SlotSet("next_step", "done"), SlotSet("kwh", None)]
+            return offer_second_request(tracker, dispatcher, [SlotSet("next_step", "done"), SlotSet("kwh", None)])
         name = f"utter_{key}" if f"utter_{key}" in domain.get("responses", {}) else "utter_query_tariff/general"
         utter(dispatcher, name)
-        return [SlotSet("next_step", "done")]
+        return offer_second_request(tracker, dispatcher, [SlotSet("next_step", "done")])
 
 
 class ValidateTariffForm(FormValidationAction):

@@ -49,6 +49,33 @@ PERSONAL_DATA_TICKET = {
               "核实身份后运行 bot erase-customer --sender {sender_id} --confirm，再办结本工单。",
 }
 
+# --- a second request in one message (issue 13, fault 1): offered after the first is answered, named in
+# the customer's words; by intent, or by a retrieval intent's sub-key where that says more. An intent
+# without a text here is never offered (reports, complaints and hand-overs are not put off to a yes).
+SECOND_REQUEST_OFFERS = {
+    "query_bill": "还想查电费吗？",
+    "query_balance": "还想查余额吗？",
+    "query_usage": "还想查用电量吗？",
+    "payment_methods": "还想了解电费怎么交吗？",
+    "query_tariff": "还想了解电价吗？",
+    "query_tariff/tou": "还想了解峰谷电价吗？",
+    "query_tariff/tiered": "还想了解阶梯电价吗？",
+    "query_tariff/cost": "还想算一下电费吗？",
+    "query_planned_outage": "还想查停电计划吗？",
+    "query_repair_progress": "还想查报修进度吗？",
+    "business_application": "还想了解业务办理吗？",
+    "business_application/new_connection": "还想了解新装用电申请吗？",
+    "business_application/capacity_increase": "还想了解增容申请吗？",
+    "business_application/transfer_ownership": "还想了解过户申请吗？",
+    "business_application/name_change": "还想了解更名申请吗？",
+    "business_application/account_closure": "还想了解销户申请吗？",
+    "business_application/tou_tariff": "还想了解峰谷电申请吗？",
+    "business_application/ev_charger": "还想了解充电桩报装吗？",
+    "business_application/solar_pv": "还想了解光伏并网申请吗？",
+    "meter_issue": "还想了解电表的问题吗？",
+    "bind_account": "还想绑定户号吗？",
+}
+
 # --- console (sent to the customer when an agent takes over, hands back or closes the conversation)
 CONSOLE_TAKEOVER = "您好，人工客服已为您接入，请问有什么可以帮您？"
 CONSOLE_HANDBACK = "人工服务已结束，接下来由智能客服继续为您服务。如需再次转人工，请回复“转人工”。"

@@ -7,6 +7,11 @@
   (whitespace, punctuation, emoji) dropped. jieba is initialised when the model loads.
 * :class:`PlaceExtractor` — a CRF that learns only the free-text ``address`` entity; the
   regex-shaped entities come from RegexEntityExtractor and are not duplicated here.
+* :class:`SecondRequestCollector` — a message with a second request (``查下电费 顺便问下峰谷电咋申请``)
+  is read for its first one; the tokenizer adds the second request's words as one more message to the
+  batch, so every component (featurizers, classifier, response selector, entities) reads it like any
+  message, and this last component folds what they found into the first message's ``second_request``
+  (``{"text", "intent", "confidence", "response_key", "entities"}``) and takes the added message out.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.normalize import for_model, is_noise, is_unintelligible, to_halfwidth
+from bot.nlu.normalize import for_model, is_noise, is_unintelligible, second_request, to_halfwidth
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +69,11 @@ def _warm_up_jieba() -> None:
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     list(jieba.tokenize("户号5100000001上个月电费多少"))
+
+
+SECOND_REQUEST = "second_request"  # the parse data key the actions read (actions/offers.py)
+SECOND_OF = "second_request_of"  # marks a message added to the batch for another's second request
+_SECOND_MESSAGE = "_second_request_message"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
@@ -103,7 +113,16 @@ class PowerTokenizer(JiebaTokenizer):
                 message.set(TEXT, for_model(text))
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Normalise each message's text (same length), then tokenize it."""
+        """Normalise each message's text (same length), then tokenize it. A second request in a message
+        joins the batch as a message of its own (:class:`SecondRequestCollector` takes it out again)."""
+        for message in list(messages):
+            text = message.get(TEXT)
+            if isinstance(text, str) and text and not text.startswith("/"):
+                words = second_request(text)
+                if words:
+                    added = Message(data={TEXT: words, SECOND_OF: True})
+                    message.data[_SECOND_MESSAGE] = added
+                    messages.append(added)
         self._normalise(messages)
         return super().process(messages)
 
@@ -190,4 +209,63 @@ class UnintelligibleClassifier(GraphComponent, IntentClassifier):
                 message.data[INTENT] = fallback
                 message.data.setdefault(INTENT_RANKING_KEY, [])
                 message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SecondRequestCollector(GraphComponent, IntentClassifier):
+    """Folds the second request's reading into its message (issue 13, fault 1); the last component.
+
+    ``second_request`` is set only when the second request was understood (not ``nlu_fallback``, at
+    least ``min_confidence``) and is another request than the first (another intent, or another
+    response key of a retrieval intent). Whether it is offered is the dialogue's choice."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"min_confidence": 0.5}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SecondRequestCollector:
+        return cls(config)
+
+    @staticmethod
+    def _response_key(message: Message, intent: str) -> str | None:
+        selector = (message.get("response_selector") or {}).get("default") or {}
+        for candidate in selector.get("ranking") or [selector.get("response") or {}]:
+            key = candidate.get("intent_response_key") or ""
+            if key.startswith(intent + "/"):
+                return key
+        return None
+
+    def _reading(self, message: Message, added: Message) -> Dict[str, Any] | None:
+        guess = added.get(INTENT) or {}
+        intent = guess.get(INTENT_NAME_KEY)
+        confidence = float(guess.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        if not intent or intent == DEFAULT_NLU_FALLBACK_INTENT_NAME or confidence < self.component_config[
+                "min_confidence"]:
+            return None
+        key = self._response_key(added, intent)
+        first = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent == first and (key is None or key == self._response_key(message, intent)):
+            return None
+        entities = [{k: e[k] for k in ("entity", "value") if k in e} for e in added.get(ENTITIES) or []]
+        return {"text": added.get(TEXT), "intent": intent, "confidence": round(confidence, 4),
+                "response_key": key, "entities": entities}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            added = message.data.pop(_SECOND_MESSAGE, None)
+            if added is not None:
+                reading = self._reading(message, added)
+                if reading is not None:
+                    message.set(SECOND_REQUEST, reading, add_to_output=True)
+        messages[:] = [m for m in messages if not m.get(SECOND_OF)]
         return messages

@@ -9,8 +9,10 @@ Two entry points, one set of rules:
 * :func:`for_model` — what the tokenizer applies inside the model, so the NLU's features, the regex
   entities and the month parser see the same text in training, evaluation and production. It never
   changes the text's length (what it drops becomes spaces), so annotated entity offsets stay valid:
-  besides the above it blanks pleasantries before a request (``你好你好，在吗？我家停电了``) and,
-  in a long message, the story before the request (a customer's request usually comes last).
+  besides the above it blanks pleasantries before a request (``你好你好，在吗？我家停电了``), a second
+  request after the first (``查下电费 顺便问下峰谷电咋申请`` reads ``查下电费``; :func:`second_request`
+  gives the rest, which the dialogue offers) and, in a long message, the story before the request
+  (a customer's request usually comes last).
 * :func:`is_noise` — tokens that carry no meaning (whitespace, punctuation, emoji), dropped without
   changing offsets (jieba would otherwise emit whitespace tokens that break featurisation, Rasa
   issue #7910).
@@ -25,11 +27,12 @@ from typing import List, Tuple
 
 import opencc
 
+from bot.nlu.requests import find_second_request
 from bot.nlu.wechat_emoticons import BRACKET_NAMES, SLASH_CODES
 from bot.textnorm import find_numbers, normalize_numbers, to_halfwidth
 
-__all__ = ["clean_text", "emoticon_spans", "for_model", "is_noise", "is_unintelligible", "strip_emoticons",
-           "to_halfwidth", "to_simplified", "LONG_MESSAGE", "FOCUS_CHARS", "VAGUE_WORDS"]
+__all__ = ["clean_text", "emoticon_spans", "for_model", "is_noise", "is_unintelligible", "second_request",
+           "strip_emoticons", "to_halfwidth", "to_simplified", "LONG_MESSAGE", "FOCUS_CHARS", "VAGUE_WORDS"]
 
 LONG_MESSAGE = 80  # characters: longer messages are read from their end (see for_model)
 FOCUS_CHARS = 50  # characters kept at the end of a long message, extended to whole clauses
@@ -153,9 +156,23 @@ def _focus_start(text: str) -> int:
     return later.end() if later and len(text) - later.end() >= FOCUS_CHARS // 2 else start
 
 
+def second_request(text: str) -> str | None:
+    """The words of a second request in ``text`` (``查下电费 顺便问下峰谷电咋申请`` → ``峰谷电咋申请``),
+    half-width, simplified and without emoticon codes; None when the message asks one thing or is long
+    (a long message is read from its last clauses). :func:`for_model` blanks this part."""
+    if not text:
+        return None
+    text = strip_emoticons(to_simplified(to_halfwidth(text)))
+    if _focus_start(text):
+        return None
+    second = find_second_request(text, _pleasantry_prefix(text))
+    return _SPACES.sub(" ", second.text).strip() if second is not None else None
+
+
 def for_model(text: str) -> str:
     """The text the NLU reads, **same length** as ``text`` (dropped parts become spaces): half-width,
-    simplified, emoticon codes and pleasantries before a request blanked, a long message reduced to its
+    simplified, emoticon codes, pleasantries before a request and a second request after the first
+    blanked, a long message reduced to its
     last clauses (and the account/phone numbers before them), number shapes in groups written as
     their digits (padded with spaces)."""
     if not text:
@@ -175,6 +192,9 @@ def for_model(text: str) -> str:
         prefix = _pleasantry_prefix(text)
         if prefix:
             blanks.append((0, prefix))
+        second = find_second_request(text, prefix)
+        if second is not None:
+            blanks.append((second.joint, len(text)))
     text = _blank(text, blanks)
     chars = list(text)
     for span in find_numbers(text):

@@ -60,7 +60,8 @@ class Conversation:
 
     def tracker(self, text: str, intent: str, entities: Optional[Dict[str, str]] = None,
                 response_key: Optional[str] = None, active_loop: Optional[str] = None,
-                message_id: Optional[str] = None) -> Tracker:
+                message_id: Optional[str] = None, parsed: Optional[Dict[str, Any]] = None) -> Tracker:
+        """``parsed``: more of what the NLU found (e.g. ``second_request``), added to the parse data."""
         self.counter += 1
         latest = {
             "text": text,
@@ -71,13 +72,15 @@ class Conversation:
         }
         if response_key:
             latest["response_selector"] = {"default": {"response": {"intent_response_key": response_key}}}
+        latest.update(parsed or {})
         self.events.append({"event": "user", "text": text, "parse_data": latest})
         return Tracker(self.sender_id, dict(self.slots), latest, list(self.events), False, None,
                        {"name": active_loop} if active_loop else {}, "action_listen")
 
     def run(self, action: Action, text: str = "", intent: str = "inform", entities: Optional[Dict[str, str]] = None,
-            response_key: Optional[str] = None, message_id: Optional[str] = None) -> Turn:
-        tracker = self.tracker(text, intent, entities, response_key, message_id=message_id)
+            response_key: Optional[str] = None, message_id: Optional[str] = None,
+            parsed: Optional[Dict[str, Any]] = None) -> Turn:
+        tracker = self.tracker(text, intent, entities, response_key, message_id=message_id, parsed=parsed)
         return self._apply(action, tracker)
 
     def validate(self, action: Action, slot: str, value: Any, text: Optional[str] = None,

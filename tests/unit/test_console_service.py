@@ -84,6 +84,23 @@ def test_the_conversation_shows_accounts_masked_with_bills_arrears_and_tickets(w
     assert not leaked and "139****1111" in view["transcript"][0]["text"]
 
 
+# typed in groups, full-width or with the country code (issue 13, fault 4): one normaliser finds them all
+@pytest.mark.parametrize("typed", ["139-0000-1111", "139 0000 1111", "１３９００００１１１１", "+86 139 0000 1111",
+                                   "１３９－００００－１１１１"])
+def test_a_phone_typed_in_groups_is_masked_in_the_transcript_and_the_queue(world, typed):
+    db, p = world
+    with db.session() as s:
+        transcript.append(s, SENDER, "wechat", "in", "customer", f"回电打{typed}就行")
+    with db.session() as s:
+        queue = service.queue_view(s, p["a1"])
+        service.take(s, p["a1"], p["handoff"])
+        view = service.conversation_view(s, p["a1"], p["handoff"])
+    shown = [e["text"] for e in view["transcript"]] + [h["last_message"]["text"] for h in queue["waiting"]]
+    leaked = [t for t in shown if typed in t or "13900001111" in t or "00001111" in t.replace(" ", "").replace("-", "")]
+    assert not leaked, "a phone typed in groups is shown unmasked"  # (never print the number itself)
+    assert "回电打139****1111就行" in shown
+
+
 def test_one_owner_at_a_time_and_supervisors_take_over(world):
     db, p = world
     with db.session() as s:
