@@ -74,6 +74,11 @@ SECOND_REQUEST_OFFERS = {
     "business_application/solar_pv": "还想了解光伏并网申请吗？",
     "meter_issue": "还想了解电表的问题吗？",
     "bind_account": "还想绑定户号吗？",
+    # a report or a request for a person in second place is never dropped: asked about at once
+    "report_outage": "您还提到停电了，需要现在为您报修吗？",
+    "report_hazard": "您还提到安全隐患，需要现在为您登记吗？",
+    "complaint": "您还有意见要反映吗？需要的话我来为您登记。",
+    "request_human": "需要为您转人工客服吗？",
 }
 
 # --- console (sent to the customer when an agent takes over, hands back or closes the conversation)

@@ -91,12 +91,26 @@ def test_an_offered_bill_question_is_answered_after_a_faq(customer):
     assert "元" in turn.text and turn.slot("next_step") == "done"
 
 
-@pytest.mark.parametrize("intent", ["report_outage", "report_hazard", "complaint", "request_human"])
-def test_reports_complaints_and_hand_overs_are_never_put_off_to_a_yes(customer, intent):
+@pytest.mark.parametrize("intent, offer", [
+    ("report_outage", "您还提到停电了，需要现在为您报修吗？"),
+    ("report_hazard", "您还提到安全隐患，需要现在为您登记吗？"),
+    ("complaint", "您还有意见要反映吗？需要的话我来为您登记。"),
+    ("request_human", "需要为您转人工客服吗？"),
+])
+def test_a_report_or_a_request_for_a_person_in_second_place_is_never_dropped(customer, intent, offer):
     bind(customer.sender_id, "5100000101")
     turn = customer.run(ActionQueryBill(), "查下电费 顺便说一下", "query_bill",
                         parsed={"second_request": {"text": "…", "intent": intent, "response_key": None, "entities": []}})
-    assert turn.slot("offered_request") is None and "还想" not in turn.text
+    assert "元" in turn.texts[0] and turn.texts[-1] == offer
+
+
+def test_a_yes_to_an_offered_outage_report_starts_the_report(customer):
+    bind(customer.sender_id, "5100000101")
+    customer.run(ActionQueryBill(), "查下电费 顺便说下我家停电了", "query_bill",
+                 parsed={"second_request": {"text": "我家停电了", "intent": "report_outage", "response_key": None,
+                                            "entities": []}})
+    turn = customer.run(ActionSwitchTopic(), "好的", "affirm")
+    assert turn.slot("next_step") == "restart_report_outage"  # the rule starts the outage form
 
 
 def test_an_offered_outage_question_is_answered_as_if_asked_alone(customer):

@@ -79,6 +79,13 @@ def test_the_whole_kind_of_two_requests(bot, records_db, text, offer, answer):
     assert answer in "\n".join(say(bot, sender, "好的"))
 
 
+def test_an_outage_in_second_place_is_asked_about_at_once_and_a_yes_starts_the_report(bot, records_db):
+    sender = bound_sender(records_db)
+    first = say(bot, sender, "查下电费 顺便说下我家停电了")
+    assert "元" in first[0] and first[-1] == "您还提到停电了，需要现在为您报修吗？"
+    assert any(ASK_PLACE in r or "停电" in r for r in say(bot, sender, "是的"))
+
+
 def test_a_first_request_that_needs_binding_does_not_offer_the_second_yet(bot):
     replies = say(bot, f"unbound-{uuid.uuid4().hex[:8]}", "查下电费 顺便问下峰谷电咋申请")
     assert any("户号" in r for r in replies) and not any("峰谷" in r for r in replies)
