@@ -34,10 +34,10 @@ test: train tools
 	@$(VENV)/pytest -q
 
 ## test-fast: the suite without Rasa servers, browsers, the wheel build and .venv-tools (markers
-## `rasa`, `browser`, `wheel`, `tools`); a few minutes
+## `rasa`, `browser`, `wheel`, `tools`), spread over the machine's cores; a few minutes
 test-fast: setup
 	@$(VENV)/ruff check bot actions tests scripts
-	@$(VENV)/pytest -q -m "not rasa and not browser and not wheel and not tools"
+	@$(VENV)/pytest -q -n auto -m "not rasa and not browser and not wheel and not tools"
 
 ## bench: speed and quality numbers, written to reports/bench.md
 bench: train
