@@ -93,12 +93,13 @@ class ConfirmedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = TRACKER_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.url.get_backend_name() == "sqlite":
+        engine: sa.engine.Engine = self.engine  # type: ignore[has-type]  # Rasa assigns it untyped
+        if engine.url.get_backend_name() == "sqlite":
             # Rasa opens a new connection per query on a SQLite file (SQLAlchemy's default there) with
             # SQLite's default synchronous=FULL: an fsync per turn. Use the process's pooled engine for the
             # same file instead (bot.db: WAL, synchronous=NORMAL, busy timeout), as the records use.
-            url = self.engine.url.render_as_string(hide_password=False)
-            self.engine.dispose()
+            url = engine.url.render_as_string(hide_password=False)
+            engine.dispose()
             self.engine = get_engine(url)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.cache_size = cache_size
