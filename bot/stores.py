@@ -3,7 +3,9 @@ embedded demo and production.
 
 * Tracker store: ``TRACKER_STORE=sql`` (the default) keeps conversations in the ``DATABASE_URL`` database —
   the SQLite file of the embedded demo too, so a restart keeps every open form; ``memory`` keeps them in
-  the Rasa process (lost on restart).
+  the Rasa process (lost on restart). The SQL store keeps each conversation's latest tracker in the process
+  as well and reads the database only when another writer changed the conversation
+  (:class:`ConfirmedSQLTrackerStore`).
 * Lock store: Redis at ``REDIS_URL`` when set (several Rasa servers behind a load balancer),
   otherwise in-process. A conversation's lock lives ``CONVERSATION_LOCK_LIFETIME_S`` (Rasa's default is
   60 s, ``TICKET_LOCK_LIFETIME``): the lock of a server that died mid-turn must expire well inside
