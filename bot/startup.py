@@ -95,7 +95,8 @@ def start_action_server() -> Settings:
 
 def start_rasa_server() -> Settings:
     """The Rasa server: settings checked (``ACTION_SERVER_TOKEN`` required: it is sent with every
-    action call), log redaction, the faster action-response check, the calendar warning once."""
+    action call), log redaction, Rasa's faster internals (:mod:`bot.rasa_speedups`: the action-response
+    check, pooled and faster-encoded action calls), the calendar warning once."""
     settings = _common()
     _require_action_server_token(settings)
     if _once("rasa_speedups"):

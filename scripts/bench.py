@@ -71,18 +71,26 @@ def measure_training() -> float:
 
 
 class Bot:
-    """The bot as `bot run` starts it, on a throw-away demo database, with the HTTP API on for /model/parse."""
+    """The bot as `bot run` starts it, on a throw-away demo database, with the HTTP API on for /model/parse.
 
-    def __init__(self, workdir: Path) -> None:
+    ``root`` is the checkout whose code runs (default this one; the CPU benchmark also runs an older commit
+    checked out elsewhere, with this checkout's virtualenv); ``extra_env`` is added to the environment
+    (e.g. the fake WeChat API's address)."""
+
+    def __init__(self, workdir: Path, root: Path = ROOT, extra_env: Dict[str, str] | None = None,
+                 model: Path | None = None) -> None:
         self.workdir = workdir
+        self.root = root
+        self.model = model
         self.port, self.actions_port = free_port(), free_port()
         self.api_token = secrets.token_urlsafe(16)
         self.procs: List[subprocess.Popen] = []
-        self.env = {**ENV, "POWERBOT_VAR_DIR": str(workdir / "var"),
+        self.env = {**ENV, "PYTHONPATH": str(root), "POWERBOT_VAR_DIR": str(workdir / "var"),
                     "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}", "REST_CHANNEL_ENABLED": "true",
                     "WECHAT_TOKEN": TOKEN, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
                     "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
-                    "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING"}
+                    "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING",
+                    **(extra_env or {})}
 
     @property
     def url(self) -> str:
@@ -91,7 +99,7 @@ class Bot:
     def prepare(self) -> None:
         bot_cli = str(ROOT / ".venv" / "bin" / "bot")
         for args in (["migrate"], ["seed-demo", "--if-empty"]):
-            subprocess.run([bot_cli, *args], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([bot_cli, *args], cwd=self.root, env=self.env, check=True, stdout=subprocess.DEVNULL)
 
     def start(self) -> Tuple[float, float]:
         """Start both servers; returns (seconds until the action server answers, seconds until /ready)."""
@@ -110,16 +118,18 @@ class Bot:
                     time.sleep(0.1)
             raise RuntimeError(f"{url} not ready")
 
-        model = sorted((ROOT / "models").glob("*.tar.gz"))[-1]
+        model = self.model or sorted((ROOT / "models").glob("*.tar.gz"))[-1]
+        # older commits had no bot.action_server: rasa-sdk's own server then
+        actions = ([sys.executable, "-m", "bot.action_server"] if (self.root / "bot" / "action_server.py").exists()
+                   else [RASA, "run", "actions", "--actions", "actions"])
         t0 = time.monotonic()
-        self.procs.append(subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port",
-                                            str(self.actions_port)], cwd=ROOT, env=self.env,
+        self.procs.append(subprocess.Popen([*actions, "--port", str(self.actions_port)], cwd=self.root, env=self.env,
                                            stdout=open(self.workdir / "actions.log", "wb"), stderr=subprocess.STDOUT))
         t1 = time.monotonic()
         self.procs.append(subprocess.Popen([RASA, "run", "--model", str(model), "--credentials", "credentials.yml",
                                             "--endpoints", "endpoints.yml", "--port", str(self.port), "--enable-api",
                                             "--auth-token", self.api_token, "--interface", "127.0.0.1"],
-                                           cwd=ROOT, env=self.env, stdout=open(self.workdir / "rasa.log", "wb"),
+                                           cwd=self.root, env=self.env, stdout=open(self.workdir / "rasa.log", "wb"),
                                            stderr=subprocess.STDOUT))
         actions_ready = wait(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0]) - t0
         server_ready = wait(f"{self.url}/ready", self.procs[1]) - t1
@@ -171,8 +181,11 @@ def wechat_request(openid: str, text: str, msg_id: int) -> Tuple[str, bytes]:
     return f"?signature={signature}&timestamp={timestamp}&nonce={nonce}", body.encode()
 
 
-async def load(bot: Bot, path: str, concurrency: int, total: int) -> Dict[str, float]:
-    """``total`` messages from ``concurrency`` customers at once; latency of each HTTP request."""
+async def load(bot: Bot | str, path: str, concurrency: int, total: int,
+               per_customer: int = PER_CUSTOMER) -> Dict[str, float]:
+    """``total`` messages from ``concurrency`` customers at once, each customer writing ``per_customer``
+    messages before the next one takes over; latency of each HTTP request. ``bot``: a Bot or a base URL."""
+    url = bot if isinstance(bot, str) else bot.url
     latencies: List[float] = []
     errors = 0
     counter = iter(range(total))
@@ -182,17 +195,17 @@ async def load(bot: Bot, path: str, concurrency: int, total: int) -> Dict[str, f
         nonlocal errors
         for n, i in enumerate(counter):
             text = MESSAGES[i % len(MESSAGES)]
-            who = f"{worker}-{n // PER_CUSTOMER}"  # a customer sends a few messages, then the next one writes
+            who = f"{worker}-{n // per_customer}"  # a customer sends a few messages, then the next one writes
             start = time.perf_counter()
             try:
                 if path == "wechat":
                     query, body = wechat_request(f"bench-{run_id}-{who}", text, run_id * 100000 + i)
-                    async with http.post(f"{bot.url}/webhooks/wechat/webhook{query}", data=body,
+                    async with http.post(f"{url}/webhooks/wechat/webhook{query}", data=body,
                                          headers={"Content-Type": "text/xml"}) as resp:
                         reply = (await resp.read()).decode("utf-8", "replace")
                         ok = resp.status == 200 and "系统暂时" not in reply  # an apology is a failure
                 else:
-                    async with http.post(f"{bot.url}/webhooks/rest/webhook",
+                    async with http.post(f"{url}/webhooks/rest/webhook",
                                          json={"sender": f"bench-{run_id}-{who}", "message": text}) as resp:
                         reply = (await resp.read()).decode("utf-8", "replace")
                         ok = resp.status == 200 and "系统暂时" not in reply
@@ -253,14 +266,332 @@ def render(results: Dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- CPU per message (issue 14) -------------------------------------------------------------------------
+
+CPU_CONCURRENCY = 8
+LONG_PER_CUSTOMER = 40  # messages per conversation in the "long" figure (short: PER_CUSTOMER)
+OLD_COMMIT = "0798d48"  # main when issue 14 was filed
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> List[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 onwards), None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def process_tree(pids: Sequence[int]) -> List[int]:
+    """``pids`` and all their live descendants."""
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user + system, seconds) that the processes ``pids`` and their descendants have used so far:
+    utime + stime of each process (all its threads) + cutime + cstime (its children that have ended)."""
+    total = 0
+    for pid in process_tree(pids):
+        fields = _stat(pid)
+        if fields:
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime (fields 14–17)
+    return total / CLK_TCK
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
+async def cpu_run(url: str, pids: Sequence[int], per_customer: int, total: int,
+                  concurrency: int = CPU_CONCURRENCY) -> Dict[str, float]:
+    """WeChat messages of the bench mix against ``url``: throughput, latency and the CPU the product's
+    processes ``pids`` spent, in ms per message (``cpu_ms``). A short warm-up is not counted."""
+    await load(url, "wechat", concurrency, 24, per_customer)
+    before = cpu_seconds(pids)
+    row = await load(url, "wechat", concurrency, total, per_customer)
+    row["cpu_s"] = cpu_seconds(pids) - before
+    row["cpu_ms"] = row["cpu_s"] * 1000 / row["requests"]
+    row["per_customer"] = per_customer
+    return row
+
+
+def merge_runs(rows: Sequence[Dict[str, float]]) -> Dict[str, float]:
+    """Several runs of one measure as one: CPU and messages summed, worst p95."""
+    requests = sum(r["requests"] for r in rows)
+    cpu = sum(r["cpu_s"] for r in rows)
+    return {"requests": requests, "errors": sum(r["errors"] for r in rows), "cpu_s": cpu,
+            "cpu_ms": cpu * 1000 / requests, "throughput": sum(r["throughput"] for r in rows) / len(rows),
+            "p95": max(r["p95"] for r in rows), "runs": len(rows)}
+
+
+def bot_pids(bot: Bot) -> List[int]:
+    return [p.pid for p in bot.procs]
+
+
+def old_checkout(workdir: Path) -> Tuple[Path, Path]:
+    """``OLD_COMMIT`` checked out into a temporary worktree (sharing this checkout's virtualenv) and its
+    model (trained once, then restored from the model cache): (checkout, model)."""
+    checkout = workdir / "old"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(checkout), OLD_COMMIT], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (checkout / ".venv").symlink_to(ROOT / ".venv")
+    print(f"{OLD_COMMIT}: model (trained unless cached) …", flush=True)
+    subprocess.run([sys.executable, "scripts/train.py"], cwd=checkout, env={**ENV, "PYTHONPATH": str(checkout)},
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return checkout, sorted((checkout / "models").glob("*.tar.gz"))[-1]
+
+
+def remove_checkout(checkout: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkout)], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure_cpu(parts: Sequence[str], requests: int, wechat_env: Dict[str, str]) -> Dict[str, object]:
+    """The CPU figures of ``parts`` (``long``, ``old``), each beside the short-conversation figure of this
+    checkout measured in the same run; runs alternate so that the machine's other load hits both alike."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
+    bots: Dict[str, Bot] = {"current": Bot(workdir / "current", extra_env=wechat_env)}
+    checkout = None
+    results: Dict[str, object] = {"load_before": load_average()}
+    try:
+        if "old" in parts:
+            checkout, model = old_checkout(workdir)
+            bots["old"] = Bot(workdir / "old-run", root=checkout, extra_env=wechat_env, model=model)
+            # its embedded default kept conversations in the Rasa process (lost on restart); today's keeps them
+            # in the database (issue 14): the old commit on its SQL tracker store too, for a like-for-like row
+            bots["old-sql"] = Bot(workdir / "old-sql-run", root=checkout, model=model,
+                                  extra_env={**wechat_env, "TRACKER_STORE": "sql"})
+        for name, bot in bots.items():
+            bot.workdir.mkdir(parents=True, exist_ok=True)
+            bot.prepare()
+            bot.start()
+            print(f"CPU: {name} bot ready", flush=True)
+        runs: Dict[str, List[Dict[str, float]]] = {}
+        plan = [("short", "current", PER_CUSTOMER)]
+        if "old" in parts:
+            plan += [("old", "old", PER_CUSTOMER), ("old-sql", "old-sql", PER_CUSTOMER)]
+        if "long" in parts:
+            plan.append(("long", "current", LONG_PER_CUSTOMER))
+        for _ in range(2):
+            for key, name, per_customer in plan:
+                bot = bots[name]
+                # every conversation reaches its full length: each of the concurrent customers writes one
+                total = max(requests // 2, CPU_CONCURRENCY * per_customer)
+                row = asyncio.run(cpu_run(bot.url, bot_pids(bot), per_customer, total))
+                runs.setdefault(key, []).append(row)
+                print(f"CPU {key}: {row['cpu_ms']:.1f} ms/message ({row['requests']} messages)", flush=True)
+        results.update({key: merge_runs(rows) for key, rows in runs.items()})
+    finally:
+        for bot in bots.values():
+            bot.stop()
+        if checkout:
+            remove_checkout(checkout)
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["load_after"] = load_average()
+    return results
+
+
+def measure_scale(requests: int, wechat_env: Dict[str, str]) -> Dict[str, object]:
+    """CPU per message of one instance (1 Rasa + 1 action server) and of two (2 + 2) behind nginx, on
+    PostgreSQL, Redis and RabbitMQ with the job-queue worker, as ``make scale-demo`` runs them."""
+    import uuid
+
+    from cryptography.fernet import Fernet
+    from sqlalchemy import create_engine, text
+
+    from bot.topology import start_topology
+
+    pg_admin = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"powerbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    env = {**wechat_env, "DATABASE_URL": pg_admin.rsplit("/", 1)[0] + f"/{name}",
+           "POWERBOT_VAR_DIR": str(workdir / "var"), "PII_KEY": Fernet.generate_key().decode(),
+           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"),
+           "EVENT_BROKER_URL": os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+           "EVENT_BROKER_QUEUE": f"powerbot_bench_{uuid.uuid4().hex[:8]}", "REST_CHANNEL_ENABLED": "true",
+           "LOG_LEVEL": "WARNING"}
+    results: Dict[str, object] = {"load_before": load_average()}
+    model = sorted((ROOT / "models").glob("*.tar.gz"))[-1]
+    try:
+        bot_cli = str(ROOT / ".venv" / "bin" / "bot")
+        for command in (["migrate"], ["seed-demo", "--if-empty"]):
+            subprocess.run([bot_cli, *command], cwd=ROOT, env={**ENV, **env}, check=True, stdout=subprocess.DEVNULL)
+        for instances in (1, 2):
+            topology = start_topology(workdir / f"run-{instances}", {**ENV, **env}, model, instances, instances)
+            try:
+                product = [p.proc.pid for p in topology.parts if p.name != "nginx"]
+                nginx = [p.proc.pid for p in topology.parts if p.name == "nginx"]
+                rows = []
+                for _ in range(2):
+                    nginx_before = cpu_seconds(nginx)
+                    row = asyncio.run(cpu_run(topology.lb_url, product, PER_CUSTOMER, requests // 2))
+                    row["nginx_ms"] = (cpu_seconds(nginx) - nginx_before) * 1000 / row["requests"]
+                    rows.append(row)
+                    print(f"CPU {instances} instance(s): {row['cpu_ms']:.1f} ms/message", flush=True)
+                merged = merge_runs(rows)
+                merged["nginx_ms"] = sum(r["nginx_ms"] for r in rows) / len(rows)
+                results[f"instances_{instances}"] = merged
+            finally:
+                topology.stop()
+    finally:
+        _drop_queue(env["EVENT_BROKER_URL"], env["EVENT_BROKER_QUEUE"])
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["load_after"] = load_average()
+    return results
+
+
+def _drop_queue(url: str, queue: str) -> None:
+    import aio_pika
+
+    async def drop() -> None:
+        connection = await aio_pika.connect(url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+
+    try:
+        asyncio.run(drop())
+    except Exception as error:  # noqa: BLE001 - a leftover bench queue is no reason to fail the bench
+        print(f"could not delete RabbitMQ queue {queue}: {error}", file=sys.stderr)
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def render_cpu(results: Dict[str, object]) -> str:
+    """The CPU sections of reports/bench.md for what ``results`` holds (keys short, long, old, scale)."""
+    out: List[str] = []
+    when = time.strftime("%Y-%m-%d %H:%M")
+
+    def row(label: str, r: Dict[str, float]) -> str:
+        return (f"| {label} | {r['requests']} | {r['errors']} | {r['cpu_ms']:.1f} ms | {r['throughput']:.1f} | "
+                f"{r['p95']:.0f} ms |")
+
+    head = ["| run | messages | errors | CPU per message | throughput (msg/s) | worst p95 |", "|---|---|---|---|---|---|"]
+    cpu = results.get("cpu")
+    if isinstance(cpu, dict) and "long" in cpu:
+        short, long_ = cpu["short"], cpu["long"]
+        ratio = long_["cpu_ms"] / short["cpu_ms"]
+        out += ["## CPU per message: conversation length", "",
+                f"Measured {when}. WeChat webhook, bench mix, concurrency {CPU_CONCURRENCY}, one Rasa server + one "
+                "action server on SQLite; CPU = user + system time of those processes and their children from "
+                "/proc/<pid>/stat over the run, divided by messages (two alternating runs each, warm-up not counted). "
+                f"Load average (1/5/15 min) before {cpu['load_before']}, after {cpu['load_after']} on "
+                f"{os.cpu_count()} cores.", "", *head,
+                row(f"{PER_CUSTOMER} messages per conversation", short),
+                row(f"{LONG_PER_CUSTOMER} messages per conversation", long_), "",
+                f"Goal: CPU per message at {LONG_PER_CUSTOMER} messages per conversation ≤ 1.5 × at {PER_CUSTOMER}: "
+                f"{ratio:.2f} × — {_verdict(ratio <= 1.5)}.", ""]
+    if isinstance(cpu, dict) and "old" in cpu:
+        short, old = cpu["short"], cpu["old"]
+        cut = 1 - short["cpu_ms"] / old["cpu_ms"]
+        out += [f"## CPU per message: against {OLD_COMMIT}", "",
+                f"Measured {when}, same conditions as above; `{OLD_COMMIT}` (main when issue 14 was filed) checked "
+                "out into a temporary worktree with its own model, both bots running side by side, runs alternating. "
+                f"Load average before {cpu['load_before']}, after {cpu['load_after']}.", "", *head,
+                row(f"{OLD_COMMIT} as it ran by default (conversations in the Rasa process)", old),
+                row(f"{OLD_COMMIT} with `TRACKER_STORE=sql` (conversations in the database, as today)",
+                    cpu["old-sql"]),
+                row("this commit (conversations in the database: its default)", short), "",
+                f"Goal: at least 40% less CPU per message than {OLD_COMMIT}: {cut * 100:.0f}% less than its default, "
+                f"{(1 - short['cpu_ms'] / cpu['old-sql']['cpu_ms']) * 100:.0f}% less than it on the SQL tracker "
+                f"store — {_verdict(cut >= 0.40)}.", ""]
+    scale = results.get("scale")
+    if isinstance(scale, dict):
+        one, two = scale["instances_1"], scale["instances_2"]
+        ratio = two["cpu_ms"] / one["cpu_ms"]
+        out += ["## CPU per message: two instances behind the load balancer", "",
+                f"Measured {when}. `bot.topology` as `make scale-demo` starts it — nginx, PostgreSQL, Redis, RabbitMQ "
+                f"(event broker), `bot worker` — with N Rasa servers and N action servers; WeChat webhook through "
+                f"nginx, bench mix, {PER_CUSTOMER} messages per conversation, concurrency {CPU_CONCURRENCY}. CPU counts "
+                "the Rasa servers, action servers and the worker (nginx shown apart). "
+                f"Load average before {scale['load_before']}, after {scale['load_after']}.", "", *head,
+                row("1 Rasa + 1 action server", one), row("2 Rasa + 2 action servers", two), "",
+                f"nginx: {one['nginx_ms']:.1f} / {two['nginx_ms']:.1f} ms per message.", "",
+                f"Goal: two instances ≤ 1.1 × one instance's CPU per message: {ratio:.2f} × — {_verdict(ratio <= 1.1)}.",
+                ""]
+    return "\n".join(out)
+
+
+def replace_sections(report: str, new: str) -> str:
+    """``report`` with each ``## `` section of ``new`` replacing the one of the same title (or inserted
+    before the notice fan-out section)."""
+    def split(text: str) -> Tuple[str, List[Tuple[str, str]]]:
+        chunks = text.split("\n## ")
+        return chunks[0], [(c.split("\n", 1)[0], "## " + c) for c in chunks[1:]]
+
+    head, sections = split(report)
+    for title, body in split("\n" + new)[1]:
+        titles = [t for t, _ in sections]
+        if title in titles:
+            sections[titles.index(title)] = (title, body)
+        else:
+            at = next((i for i, t in enumerate(titles) if t.startswith("Notice fan-out")), len(sections))
+            sections.insert(at, (title, body))
+    return "\n".join([head.rstrip("\n") + "\n", *(b.rstrip("\n") + "\n" for _, b in sections)])
+
+
+def run_cpu_parts(parts: Sequence[str], scale: bool, requests: int) -> Dict[str, object]:
+    """The CPU measures asked for, against a fake WeChat API (for replies sent after ``success``)."""
+    from tests.fakes.wechat import FakeWeChatApi
+
+    fake = FakeWeChatApi()
+    wechat_env = {**fake.bot_env(), "WECHAT_TOKEN": TOKEN}
+    results: Dict[str, object] = {}
+    try:
+        if parts:
+            results["cpu"] = measure_cpu(parts, requests, wechat_env)
+        if scale:
+            results["scale"] = measure_scale(requests, wechat_env)
+    finally:
+        fake.stop()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="benchmarks → reports/bench.md")
     parser.add_argument("--skip-train", action="store_true", help="do not measure a full training run")
     parser.add_argument("--requests", type=int, default=320, help="messages per path and concurrency")
     parser.add_argument("--fanout-only", action="store_true",
                         help="only the notice fan-out figure (replaces its section in reports/bench.md)")
+    parser.add_argument("--cpu-requests", type=int, default=240,
+                        help="messages per CPU measure (split over two alternating runs)")
+    parser.add_argument("--long", action="store_true",
+                        help=f"only CPU per message at {PER_CUSTOMER} vs {LONG_PER_CUSTOMER} messages per conversation")
+    parser.add_argument("--old-commit", action="store_true",
+                        help=f"only CPU per message of this checkout vs {OLD_COMMIT} (temporary worktree)")
+    parser.add_argument("--scale", action="store_true",
+                        help="only CPU per message of 2 instances behind nginx vs 1 (PostgreSQL, Redis, RabbitMQ)")
     args = parser.parse_args()
     report = ROOT / "reports" / "bench.md"
+    cpu_parts = [part for part, wanted in (("long", args.long), ("old", args.old_commit)) if wanted]
+    if cpu_parts or args.scale:
+        # selected parts alone: their sections of reports/bench.md are replaced, the rest kept
+        cpu_results = run_cpu_parts(cpu_parts, args.scale, args.cpu_requests)
+        previous = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
+        report.write_text(replace_sections(previous, render_cpu(cpu_results)), encoding="utf-8")
+        print(f"wrote {report.relative_to(ROOT)}")
+        return 0
     fanout_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     print("notice fan-out: 5,000 customers, WeChat limited to 100 requests/s …", flush=True)
     fanout = bench_fanout.render(bench_fanout.run_fanout(fanout_dir))
@@ -296,8 +627,9 @@ def main() -> int:
         results["load"] = rows
     finally:
         bot.stop()
+    cpu_results = run_cpu_parts(["long", "old"], True, args.cpu_requests)
     report.parent.mkdir(exist_ok=True)
-    report.write_text(render(results) + "\n" + fanout, encoding="utf-8")
+    report.write_text(render(results) + "\n" + render_cpu(cpu_results) + "\n" + fanout, encoding="utf-8")
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"wrote {report.relative_to(ROOT)}")
     return 0
