@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import local_to_utc, to_local, utcnow
-from bot.domain import audit, media
+from bot.domain import audit, locks, media
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
     TICKET_STATUSES,
@@ -292,6 +292,8 @@ def report_outage(
                             or (own.township == place.township and not place.village)):
         return OutageReport("same_customer", own)
     if place.village:
+        # two servers taking reports from one village at once must not both open a ticket
+        locks.hold(s, f"repair-area:{place.township}/{place.village}")
         area_ticket = s.scalar(
             select(Ticket)
             .where(

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain import tickets
-from bot.domain.models import Ticket, TicketFollower
+from bot.domain.models import Contact, Ticket, TicketFollower
 from bot.domain.places import Place
 from tests.factories import make_account, make_contact, make_outage
 
@@ -97,6 +97,29 @@ def test_concurrent_creation_from_one_message_makes_one_ticket(db):
     assert len(set(numbers)) == 1
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_an_outage_storm_from_one_village_on_several_servers_opens_one_repair_ticket(db):
+    with db.session() as s:
+        customers = [make_contact(s, external=f"oWxStorm{i}").id for i in range(6)]
+    barrier = threading.Barrier(len(customers))
+    outcomes = []
+
+    def report(contact_id):  # each a Rasa server's action taking one customer's 停电了 at the same moment
+        barrier.wait()
+        with db.session() as s:
+            outcome = tickets.report_outage(s, s.get(Contact, contact_id), "wechat", URBAN, "停电了", now=T0)
+            outcomes.append(outcome.outcome)
+
+    threads = [threading.Thread(target=report, args=(c,)) for c in customers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["area"] * 5 + ["created"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 1
+        assert s.scalar(select(func.count()).select_from(TicketFollower)) == 5
 
 
 def test_working_day_deadlines_skip_the_weekend(db):
