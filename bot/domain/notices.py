@@ -36,7 +36,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import DateTime, String, Text, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import messages
@@ -783,28 +783,39 @@ def _disabled(s: Session, persons: Set[str]) -> Set[Tuple[str, str]]:
 
 Outcome = Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]
 
+_notices = Notice.__table__
+#: One statement for every outcome (executed for many at once): only a notice still ``sending`` changes.
+_FINISH = (update(_notices).where(_notices.c.id == bindparam("b_id"), _notices.c.status == "sending")
+           .values(status=bindparam("b_status", type_=String),
+                   not_before=func.coalesce(bindparam("b_not_before", type_=DateTime), _notices.c.not_before),
+                   sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime), _notices.c.sent_at),
+                   channel=func.coalesce(bindparam("b_channel", type_=String), _notices.c.channel),
+                   error=func.coalesce(bindparam("b_error", type_=Text), _notices.c.error)))
+
 
 def finish_many(s: Session, outcomes: Sequence[Outcome], now: Optional[datetime] = None) -> None:
-    """Record several outcomes at once: ``(notice_id, status, channel, error, retry_at)`` as for :func:`finish`
-    (one UPDATE each, only of notices still ``sending``: a mark is idempotent)."""
+    """Record how claimed notices went, ``(notice_id, status, channel, error, retry_at)`` each: ``sent``
+    (``sent_at`` = ``now``), ``failed``/``suppressed``, or back to ``pending`` at ``retry_at`` (naive UTC) for a
+    transient error. One statement for all; a notice no longer ``sending`` (settled already) is left alone,
+    so a mark is idempotent."""
+    if not outcomes:
+        return
     now = now or utcnow()
-    for notice_id, status, channel, error, retry_at in outcomes:
-        values: Dict[str, object] = {"status": "pending", "not_before": retry_at} if retry_at is not None else {
-            "status": status}
-        if status == "sent" and retry_at is None:
-            values["sent_at"] = now
-        if channel:
-            values["channel"] = channel
-        if error:
-            values["error"] = error[:2000]
-        s.execute(update(Notice).where(Notice.id == notice_id, Notice.status == "sending").values(**values)
-                  .execution_options(synchronize_session="evaluate"))
+    s.flush()
+    s.connection().execute(_FINISH, [
+        dict(b_id=notice_id, b_status="pending" if retry_at is not None else status, b_not_before=retry_at,
+             b_sent_at=now if status == "sent" and retry_at is None else None, b_channel=channel or None,
+             b_error=error[:2000] if error else None)
+        for notice_id, status, channel, error, retry_at in outcomes])
+    ids = {o[0] for o in outcomes}
+    for obj in list(s.identity_map.values()):  # notices this session holds are read again
+        if isinstance(obj, Notice) and obj.id in ids:
+            s.expire(obj)
 
 
 def finish(s: Session, notice_id: int, status: str, channel: Optional[str] = None, error: Optional[str] = None,
            retry_at: Optional[datetime] = None, now: Optional[datetime] = None) -> None:
-    """Record how a claimed notice went: ``sent``/``failed``/``suppressed``, or back to ``pending`` at
-    ``retry_at`` for a transient error. A notice no longer ``sending`` (settled already) is left alone."""
+    """Record how a claimed notice went (see :func:`finish_many`)."""
     finish_many(s, [(notice_id, status, channel, error, retry_at)], now)
 
 
@@ -838,9 +849,13 @@ def due_count(s: Session, now: Optional[datetime] = None) -> int:
                                                                   Notice.not_before <= now)) or 0
 
 
-def next_due(s: Session) -> Optional[datetime]:
-    """When the earliest pending notice may go (naive UTC), or None."""
-    return s.scalar(select(func.min(Notice.not_before)).where(Notice.status == "pending"))
+def next_due(s: Session, after: Optional[datetime] = None) -> Optional[datetime]:
+    """When the earliest pending notice may go (naive UTC) — of those not due before ``after``, when
+    given — or None."""
+    q = select(func.min(Notice.not_before)).where(Notice.status == "pending")
+    if after is not None:
+        q = q.where(Notice.not_before > after)
+    return s.scalar(q)
 
 
 __all__ = ["QuietHours", "NO_QUIET_HOURS", "Recipient", "Job", "plan", "plan_outage", "plan_reminders",
