@@ -113,10 +113,13 @@ class Journal:
     """The sender's database writes, committed in groups: one transaction (in the database thread) takes
     whatever the sender tasks have asked for since the last one.
 
-    :meth:`record` writes an outbox row before its message is attempted and returns its id once committed;
-    :meth:`later` queues what is written after the fact (outbox answers, transcript entries, notices'
-    outcomes) for the next commit. A failed commit fails the waiting :meth:`record` calls and keeps the
-    after-the-fact rows for the next try (``JOURNAL_TRIES``)."""
+    :meth:`record` writes an outbox row before its message is attempted and returns its id once committed
+    (at once: a sender waits for it); :meth:`later` queues what is written after the fact (outbox answers,
+    transcript entries, notices' outcomes), which rides along with the next record's commit, or is
+    committed on its own after ``LATER_S`` (or on :meth:`drain`). A failed commit fails the waiting
+    :meth:`record` calls and keeps the after-the-fact rows for the next try (``JOURNAL_TRIES``)."""
+
+    LATER_S = 0.02
 
     def __init__(self) -> None:
         self._records: List[Tuple[outbox.Pending, asyncio.Future[int]]] = []
@@ -124,6 +127,8 @@ class Journal:
         self._entries: List[Entry] = []
         self._outcomes: List[notices.Outcome] = []
         self._task: Optional[asyncio.Task[None]] = None
+        self._wake: Optional[asyncio.Event] = None
+        self._draining = False
         self.commits = 0
 
     async def record(self, message: outbox.Pending) -> int:
@@ -131,6 +136,8 @@ class Journal:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._records.append((message, future))
         self._kick()
+        assert self._wake is not None
+        self._wake.set()
         return await future
 
     def later(self, answers: Sequence[outbox.Answer] = (), entries: Sequence[Entry] = (),
@@ -142,17 +149,32 @@ class Journal:
         self._kick()
 
     async def drain(self) -> None:
-        """Wait until everything queued is committed (or given up)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Commit everything queued now and wait until it is committed (or given up)."""
+        self._draining = True
+        try:
+            while self._task is not None and not self._task.done():
+                assert self._wake is not None
+                self._wake.set()
+                await asyncio.shield(self._task)
+        finally:
+            self._draining = False
 
     def _kick(self) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._commit_all())
 
     async def _commit_all(self) -> None:
+        assert self._wake is not None
         failures = 0
         while self._records or self._answers or self._entries or self._outcomes:
+            if not self._records and not self._draining:  # wait a little for a record to ride along with
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.LATER_S)
+                except asyncio.TimeoutError:
+                    pass
             records, self._records = self._records, []
             answers, self._answers = self._answers, []
             entries, self._entries = self._entries, []
