@@ -7,11 +7,12 @@ notice accepted, and counts duplicates.
 
 The goal (issue 12): the last notice accepted within 60 s (the rate alone needs N/R = 50 s), zero duplicates.
 
-The worker's rate is set explicitly: ``NOTICE_RATE_WECHAT`` = 98 % of the fake's limit, shared by the worker
+The worker's rate is set explicitly: ``NOTICE_RATE_WECHAT`` = 95 % of the fake's limit, shared by the worker
 processes (default one). The product's default, 50/s per worker process, is a production setting for two
 workers sharing an account's quota; one process can carry the whole quota (about 2 ms of CPU per notice),
-so the bench runs one and gives it the quota — the 2 % margin keeps the fake's sliding second, which counts
-requests when its threads get to them, from refusing many.
+so the bench runs one and gives it the quota. The worker never sends more than its rate within a sliding
+second; the 5 % margin is for the fake, which counts a request when its threads get to it (tens of ms later
+on a loaded machine) and refuses it with 45009 when that puts 101 in its second.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 GOAL_S = 60.0
 #: The share of the provider's limit the workers are configured to use (NOTICE_RATE_WECHAT, all processes).
-RATE_SHARE = 0.98
+RATE_SHARE = 0.95
 
 
 def run_fanout(workdir: Path, customers: int = 5000, rate: float = 100.0, processes: int = 1) -> Dict[str, object]:
@@ -132,7 +133,8 @@ def render(result: Dict[str, object]) -> str:
         f"customer-service messages to the fake WeChat API limited to {r['rate']:.0f} requests/s (45009 beyond it).",
         f"The rate is set explicitly: `NOTICE_RATE_WECHAT={r['worker_rate']:g}` per process, "
         f"{RATE_SHARE:.0%} of the fake's limit (the default,",
-        "50/s per process, is for two production workers sharing an account's quota; one process carries all of it).",
+        "50/s per process, is for two production workers sharing an account's quota; one process carries all of it;",
+        "the margin is for the fake, which counts a request when its threads get to it).",
         "",
         "| measure | value | goal |", "|---|---|---|",
         f"| notices planned (in the registering transaction) | {r['planned_s']:.1f} s | |",
@@ -140,7 +142,7 @@ def render(result: Dict[str, object]) -> str:
         f"(rate bound {r['customers'] / r['rate']:.0f} s) |",
         f"| customers reached | {r['accepted']:,} / {r['customers']:,} | all |",
         f"| duplicates | {r['duplicates']} | 0 |",
-        f"| refused by the rate limit (45009; retried after 1 s) | {r['rate_limited']} | |",
+        f"| refused by the rate limit (45009; retried after 1 s, 2 s …) | {r['rate_limited']} | |",
         f"| worker CPU time (user + system, all processes) | {r['worker_cpu_s']:.1f} s | |",
         f"| machine load average when it ended (1 min) | {r['load']:.1f} on {os.cpu_count()} cores | |",
         "", f"Goal {'met' if r['met'] else 'missed'}. Notices by outcome: "

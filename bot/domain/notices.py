@@ -647,6 +647,7 @@ class Job:
     within_window: bool  # the customer wrote within 48 h: a customer-service message is allowed
     phone: Optional[str]
     attempts: int  # including this one
+    claim_token: str = ""  # the claim that took it: only that claim may send and mark it
 
 
 #: The transcript author of a notice (agents and the simulator see notices in the conversation).
@@ -765,7 +766,7 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
             channel="wechat" if wechat else "sms", openid=wechat.external_id if wechat else None,
             contact_active=contact.active if contact is not None else True,
             within_window=bool(wechat and wechat.last_inbound_at and now - wechat.last_inbound_at < SERVICE_WINDOW),
-            phone=notice.phone, attempts=notice.attempts,
+            phone=notice.phone, attempts=notice.attempts, claim_token=token,
         ))
     return jobs
 
@@ -793,20 +794,29 @@ _FINISH = (update(_notices).where(_notices.c.id == bindparam("b_id"), _notices.c
                    error=func.coalesce(bindparam("b_error", type_=Text), _notices.c.error)))
 
 
-def finish_many(s: Session, outcomes: Sequence[Outcome], now: Optional[datetime] = None) -> None:
+_FINISH_CLAIMED = _FINISH.where(_notices.c.claim_token == bindparam("b_token", type_=String))
+
+
+def finish_many(s: Session, outcomes: Sequence[Outcome], now: Optional[datetime] = None,
+                tokens: Optional[Dict[int, str]] = None) -> None:
     """Record how claimed notices went, ``(notice_id, status, channel, error, retry_at)`` each: ``sent``
     (``sent_at`` = ``now``), ``failed``/``suppressed``, or back to ``pending`` at ``retry_at`` (naive UTC) for a
     transient error. One statement for all; a notice no longer ``sending`` (settled already) is left alone,
-    so a mark is idempotent."""
+    so a mark is idempotent. With ``tokens`` (notice id → claim token, as :class:`Job` carries it) only a
+    notice still held by that claim is marked: a worker whose claim went stale (settled by
+    :func:`recover_stale` and claimed again by another) cannot mark what the other is sending."""
     if not outcomes:
         return
     now = now or utcnow()
     s.flush()
-    s.connection().execute(_FINISH, [
-        dict(b_id=notice_id, b_status="pending" if retry_at is not None else status, b_not_before=retry_at,
-             b_sent_at=now if status == "sent" and retry_at is None else None, b_channel=channel or None,
-             b_error=error[:2000] if error else None)
-        for notice_id, status, channel, error, retry_at in outcomes])
+    rows = [dict(b_id=notice_id, b_status="pending" if retry_at is not None else status, b_not_before=retry_at,
+                 b_sent_at=now if status == "sent" and retry_at is None else None, b_channel=channel or None,
+                 b_error=error[:2000] if error else None, b_token=(tokens or {}).get(notice_id, ""))
+            for notice_id, status, channel, error, retry_at in outcomes]
+    if tokens is None:
+        for row in rows:
+            del row["b_token"]
+    s.connection().execute(_FINISH_CLAIMED if tokens is not None else _FINISH, rows)
     ids = {o[0] for o in outcomes}
     for obj in list(s.identity_map.values()):  # notices this session holds are read again
         if isinstance(obj, Notice) and obj.id in ids:
@@ -817,6 +827,18 @@ def finish(s: Session, notice_id: int, status: str, channel: Optional[str] = Non
            retry_at: Optional[datetime] = None, now: Optional[datetime] = None) -> None:
     """Record how a claimed notice went (see :func:`finish_many`)."""
     finish_many(s, [(notice_id, status, channel, error, retry_at)], now)
+
+
+def still_claimed(s: Session, claims: Sequence[Tuple[int, str]]) -> Set[int]:
+    """Of these ``(notice id, claim token)`` pairs, the notices still ``sending`` under that claim (checked
+    again right before a message leaves: a claim settled as stale is not sent from)."""
+    held: Set[int] = set()
+    pairs = dict(claims)
+    ids = sorted(pairs)
+    for i in range(0, len(ids), 500):
+        q = select(Notice.id, Notice.claim_token).where(Notice.id.in_(ids[i:i + 500]), Notice.status == "sending")
+        held.update(nid for nid, token in s.execute(q) if token == pairs[nid])
+    return held
 
 
 def recover_stale(s: Session, older_than: timedelta, now: Optional[datetime] = None) -> Dict[str, int]:
@@ -860,6 +882,6 @@ def next_due(s: Session, after: Optional[datetime] = None) -> Optional[datetime]
 
 __all__ = ["QuietHours", "NO_QUIET_HOURS", "Recipient", "Job", "plan", "plan_outage", "plan_reminders",
            "plan_ticket_event", "plan_recent_ticket_events", "plan_bill_notices", "claim_due", "finish",
-           "finish_many", "recover_stale", "set_preference", "opted_out", "person_of_contact", "person_of_phone",
+           "finish_many", "still_claimed", "recover_stale", "set_preference", "opted_out", "person_of_contact", "person_of_phone",
            "call_list", "one_channel",
            "configure", "quiet_hours", "due_count", "next_due"]

@@ -57,8 +57,9 @@ WECHAT_TRANSIENT = frozenset({ERR_TRANSPORT, 45009})
 WINDOW_CLOSED = frozenset({45015, 45047})
 MAX_ATTEMPTS = 5
 BACKOFF_S = 30.0
-#: WeChat's frequency limit (45009) asks to slow down for a moment, not for minutes: the first retry after it
-#: comes this soon, and a run waits for retries due this soon rather than leaving them to the next sweep.
+#: WeChat's frequency limit (45009) asks to slow down for a moment, not for minutes: retries after it come
+#: after 1 s, 2 s, 4 s, 8 s (then the notice fails, and a registered phone gets its SMS), and a run waits for
+#: retries due within ``SOON_S`` rather than leaving them to the next sweep.
 RATE_LIMITED_RETRY_S = 1.0
 SOON_S = 5.0
 #: A journal commit that failed is tried again this many times (then the stale-claim recovery settles the
@@ -109,43 +110,69 @@ class RateLimiter:
             self.recent.popleft()
 
 
+#: A claim on a notice: (notice id, claim token) — see :class:`bot.domain.notices.Job`.
+Claim = Tuple[int, str]
+
+
+class ClaimLost(Exception):
+    """The notice is no longer held by this worker's claim (settled as stale and claimed by another worker):
+    it is not sent, and not marked, from here."""
+
+
 class Journal:
     """The sender's database writes, committed in groups: one transaction (in the database thread) takes
     whatever the sender tasks have asked for since the last one.
 
     :meth:`record` writes an outbox row before its message is attempted and returns its id once committed
-    (at once: a sender waits for it); :meth:`later` queues what is written after the fact (outbox answers,
-    transcript entries, notices' outcomes), which rides along with the next record's commit, or is
-    committed on its own after ``LATER_S`` (or on :meth:`drain`). A failed commit fails the waiting
-    :meth:`record` calls and keeps the after-the-fact rows for the next try (``JOURNAL_TRIES``)."""
+    (at once: a sender waits for it) — unless the notice's claim is no longer held (:class:`ClaimLost`);
+    :meth:`held` only checks the claim (before an SMS, whose sender records it). :meth:`later` queues what is
+    written after the fact (outbox answers, transcript entries, notices' outcomes — marked only under the
+    claim that took them), which rides along with the next record's commit, or is committed on its own
+    after ``LATER_S`` (or on :meth:`drain`). A failed commit fails the waiting calls and keeps the
+    after-the-fact rows for the next try (``JOURNAL_TRIES``)."""
 
     LATER_S = 0.02
 
     def __init__(self) -> None:
-        self._records: List[Tuple[outbox.Pending, asyncio.Future[int]]] = []
+        self._records: List[Tuple[Optional[outbox.Pending], Claim, asyncio.Future[Optional[int]]]] = []
         self._answers: List[outbox.Answer] = []
         self._entries: List[Entry] = []
         self._outcomes: List[notices.Outcome] = []
+        self._tokens: Dict[int, str] = {}
         self._task: Optional[asyncio.Task[None]] = None
         self._wake: Optional[asyncio.Event] = None
         self._draining = False
         self.commits = 0
 
-    async def record(self, message: outbox.Pending) -> int:
-        """Record ``message`` (committed when this returns); its outbox id."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._records.append((message, future))
+    async def record(self, message: outbox.Pending, claim: Claim) -> int:
+        """Record ``message`` (committed when this returns); its outbox id. :class:`ClaimLost` when the
+        notice is no longer held by ``claim`` (nothing recorded)."""
+        message_id = await self._submit(message, claim)
+        if message_id is None:
+            raise ClaimLost(claim[0])
+        return message_id
+
+    async def held(self, claim: Claim) -> None:
+        """Return when the notice is still held by ``claim``; :class:`ClaimLost` otherwise."""
+        if await self._submit(None, claim) is None:
+            raise ClaimLost(claim[0])
+
+    async def _submit(self, message: Optional[outbox.Pending], claim: Claim) -> Optional[int]:
+        future: asyncio.Future[Optional[int]] = asyncio.get_running_loop().create_future()
+        self._records.append((message, claim, future))
         self._kick()
         assert self._wake is not None
         self._wake.set()
         return await future
 
     def later(self, answers: Sequence[outbox.Answer] = (), entries: Sequence[Entry] = (),
-              outcomes: Sequence[notices.Outcome] = ()) -> None:
-        """Queue rows written after the fact, with the next commit."""
+              outcomes: Sequence[notices.Outcome] = (), claims: Sequence[Claim] = ()) -> None:
+        """Queue rows written after the fact, with the next commit (``outcomes`` marked only under their
+        ``claims``)."""
         self._answers.extend(answers)
         self._entries.extend(entries)
         self._outcomes.extend(outcomes)
+        self._tokens.update(claims)
         self._kick()
 
     async def drain(self) -> None:
@@ -179,33 +206,43 @@ class Journal:
             answers, self._answers = self._answers, []
             entries, self._entries = self._entries, []
             outcomes, self._outcomes = self._outcomes, []
+            tokens = {o[0]: self._tokens.pop(o[0], "") for o in outcomes}
             try:
-                ids = await asyncio.to_thread(_write, [m for m, _ in records], answers, entries, outcomes)
+                ids = await asyncio.to_thread(_write, [(m, c) for m, c, _ in records], answers, entries, outcomes,
+                                              tokens)
             except Exception as exc:
                 failures += 1
                 logger.exception("notice records could not be committed (try %d of %d)", failures, JOURNAL_TRIES)
-                for _message, future in records:
+                for _message, _claim, future in records:
                     if not future.done():
                         future.set_exception(exc)
                 if failures < JOURNAL_TRIES:
                     self._answers[:0], self._entries[:0], self._outcomes[:0] = answers, entries, outcomes
+                    self._tokens.update(tokens)
                     await asyncio.sleep(0.5)
                 continue
             failures = 0
             self.commits += 1
-            for (_message, future), message_id in zip(records, ids, strict=True):
+            for (_message, _claim, future), message_id in zip(records, ids, strict=True):
                 if not future.done():
                     future.set_result(message_id)
 
 
-def _write(records: Sequence[outbox.Pending], answers: Sequence[outbox.Answer], entries: Sequence[Entry],
-           outcomes: Sequence[notices.Outcome]) -> List[int]:
+def _write(records: Sequence[Tuple[Optional[outbox.Pending], Claim]], answers: Sequence[outbox.Answer],
+           entries: Sequence[Entry], outcomes: Sequence[notices.Outcome], tokens: Dict[int, str]
+           ) -> List[Optional[int]]:
+    """One transaction of the journal: the after-the-fact rows, then the claims checked and the outbox rows
+    of those still held (their ids; 0 for a claim only checked; None for a claim lost)."""
     now = utcnow()
     with session_scope() as s:
         outbox.answer_many(s, answers, now)
         transcript.append_many(s, entries, now)
-        notices.finish_many(s, outcomes, now)
-        return outbox.record_many(s, records, now)
+        notices.finish_many(s, outcomes, now, tokens=tokens)
+        held = notices.still_claimed(s, [claim for _m, claim in records])
+        kept = [m for m, (notice_id, _t) in records if m is not None and notice_id in held]
+        ids = iter(outbox.record_many(s, kept, now))
+        return [None if notice_id not in held else (next(ids) if m is not None else 0)
+                for m, (notice_id, _t) in records]
 
 
 @dataclass(frozen=True)
@@ -235,7 +272,8 @@ class NoticeSender:
         await self.wechat.close()
 
     async def send(self, job: notices.Job) -> Outcome:
-        """One notice; never raises for a provider's refusal (the outcome says what happened)."""
+        """One notice; never raises for a provider's refusal (the outcome says what happened).
+        :class:`ClaimLost` when the notice's claim was settled as stale meanwhile (nothing sent)."""
         if job.channel == "wechat" and job.openid and job.contact_active:
             outcome = await self._wechat(job)
             if outcome is not None:
@@ -246,7 +284,8 @@ class NoticeSender:
         """Send one WeChat message within the rate limit, recorded in the outbox before (committed) and after."""
         await self.wechat_limit.acquire()
         message_id = await self.journal.record(outbox.Pending("wechat", "notice", message.openid, message.summary,
-                                                              contact_id=job.contact_id, notice_id=job.notice_id))
+                                                              contact_id=job.contact_id, notice_id=job.notice_id),
+                                               (job.notice_id, job.claim_token))
         await self.wechat_limit.gate()
         result, attempts = await self.wechat.post(message)
         status, error, provider_id = recorded_outcome(message, result)
@@ -265,7 +304,8 @@ class NoticeSender:
             # without WECHAT_APPID/SECRET a WeChat notice is delivered to the transcript only, as SMS without
             # Twilio go to the demo outbox; the outbox records it as ``demo``
             await self.journal.record(outbox.Pending("wechat", "notice", job.openid, job.text, status="demo",
-                                                     contact_id=job.contact_id, notice_id=job.notice_id))
+                                                     contact_id=job.contact_id, notice_id=job.notice_id),
+                                      (job.notice_id, job.claim_token))
             self._in_transcript(job)
             return Outcome("sent", "wechat")
         template_id = self.templates.get(job.topic)
@@ -296,6 +336,7 @@ class NoticeSender:
         if not job.phone:
             return Outcome("failed", None, "no WeChat delivery and no phone for SMS")
         await self.sms_limit.acquire()
+        await self.journal.held((job.notice_id, job.claim_token))
         await self.sms_limit.gate()
         try:
             result = await self.sms.send(job.phone, job.text, purpose="notice", contact_id=job.contact_id,
@@ -313,8 +354,8 @@ class NoticeSender:
 
 
 def _retry_at(attempts: int, now: datetime, rate_limited: bool = False) -> datetime:
-    if rate_limited and attempts <= 2:
-        return now + timedelta(seconds=RATE_LIMITED_RETRY_S * attempts)
+    if rate_limited:
+        return now + timedelta(seconds=min(BACKOFF_S, RATE_LIMITED_RETRY_S * 2 ** max(0, attempts - 1)))
     return now + timedelta(seconds=BACKOFF_S * 4 ** max(0, attempts - 1))
 
 
@@ -400,14 +441,20 @@ async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s
                 return
             counts["in_flight"] += 1
             try:
-                outcome = await sender.send(job)
+                outcome: Optional[Outcome] = await sender.send(job)
+            except ClaimLost:
+                logger.warning("notice %d: claim settled as stale meanwhile; left to the worker holding it",
+                               job.notice_id)
+                outcome = None
             except Exception as exc:  # a bug or an unexpected answer: back off rather than lose it
                 logger.exception("notice %d: sending failed", job.notice_id)
                 outcome = Outcome("retry", None, f"{type(exc).__name__}")
             finally:
                 counts["in_flight"] -= 1
                 finished.set()
-            sender.journal.later(outcomes=[_settle(job, outcome, utcnow())])
+            if outcome is not None:
+                sender.journal.later(outcomes=[_settle(job, outcome, utcnow())],
+                                     claims=[(job.notice_id, job.claim_token)])
             counts["handled"] += 1
 
     try:
@@ -417,4 +464,4 @@ async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s
     return counts["handled"]
 
 
-__all__ = ["NoticeSender", "RateLimiter", "Journal", "Outcome", "send_due", "MAX_ATTEMPTS"]
+__all__ = ["NoticeSender", "RateLimiter", "Journal", "ClaimLost", "Outcome", "send_due", "MAX_ATTEMPTS"]
