@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import DateTime, String, Text, bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bot import messages
 from bot.clock import TZ, fmt_local, local_to_utc, local_today, to_local, utcnow
@@ -148,8 +148,10 @@ def _bound_contacts(s: Session, account_ids: Sequence[int]) -> Dict[int, List[Co
         return found
     for i in range(0, len(account_ids), 500):
         chunk = list(account_ids[i:i + 500])
+        # a WeChat user's openid is not needed to plan (an SMS customer's phone is loaded when read)
         q = (select(Binding.account_id, Contact).join(Contact, Contact.id == Binding.contact_id)
-             .where(Binding.account_id.in_(chunk), Binding.unbound_at.is_(None)).order_by(Contact.id))
+             .where(Binding.account_id.in_(chunk), Binding.unbound_at.is_(None)).order_by(Contact.id)
+             .options(defer(Contact.external_id)))
         for account_id, contact in s.execute(q):
             found.setdefault(account_id, []).append(contact)
     return found
@@ -212,8 +214,9 @@ def one_channel(s: Session, recipients: Iterable[Recipient]) -> List[Recipient]:
 
 
 def area_accounts(s: Session, township: str, villages: Sequence[str]) -> List[Account]:
-    """Accounts in the township (only those villages, when any are named)."""
-    q = select(Account).where(Account.township == township)
+    """Accounts in the township (only those villages, when any are named); their holders' names are not
+    loaded (planning a village's notices needs the phones, not the names)."""
+    q = select(Account).where(Account.township == township).options(defer(Account.name))
     if villages:
         q = q.where(Account.village.in_(list(villages)))
     return list(s.scalars(q.order_by(Account.id)))

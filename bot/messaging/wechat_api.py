@@ -145,7 +145,13 @@ class RedisTokenCache:
 
     If Redis fails, the cache answers "no token" and the lock is skipped: each process then fetches its
     own token — worse (tokens invalidate each other, costing a bounded retry) but still working.
+
+    A process keeps the token it read for ``MEMO_S`` (one Redis round trip per ``MEMO_S``, not one per
+    message — a notice fan-out sends 100 a second); a token WeChat rejects is dropped from both, and one
+    another process refreshed meanwhile stays valid at WeChat for minutes after the new one is issued.
     """
+
+    MEMO_S = 10.0
 
     def __init__(self, redis_url: str, namespace: str) -> None:
         self.redis_url = redis_url
@@ -153,6 +159,7 @@ class RedisTokenCache:
         self.lock_key = f"powerbot:wechat:token-lock:{namespace}"
         self._client: Any = None
         self._loop: Any = None
+        self._memo: Optional[Tuple[str, float]] = None  # (token, read until: monotonic)
 
     def _redis(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -164,20 +171,27 @@ class RedisTokenCache:
         return self._client
 
     async def get(self) -> Optional[str]:
+        if self._memo is not None and time.monotonic() < self._memo[1]:
+            return self._memo[0]
         try:
             value = await self._redis().get(self.key)
         except Exception as exc:
             logger.warning("Redis unavailable for the WeChat token cache (%s)", type(exc).__name__)
             return None
-        return value.decode() if value else None
+        token = value.decode() if value else None
+        self._memo = (token, time.monotonic() + self.MEMO_S) if token else None
+        return token
 
     async def put(self, token: str, ttl_s: int) -> None:
+        self._memo = (token, time.monotonic() + min(self.MEMO_S, ttl_s))
         try:
             await self._redis().set(self.key, token, ex=ttl_s)
         except Exception as exc:
             logger.warning("could not cache the WeChat token in Redis (%s)", type(exc).__name__)
 
     async def invalidate(self, token: str) -> None:
+        if self._memo is not None and self._memo[0] == token:
+            self._memo = None
         try:
             await self._redis().eval(_COMPARE_AND_DELETE, 1, self.key, token)
         except Exception as exc:
