@@ -6,8 +6,9 @@ quota used, unsubscribed, no template) the notice goes by SMS to its fallback ph
 phone or a bound account's registered phone). A phone person gets an SMS. Every attempt is recorded in the
 outbox with the notice's id before it is made.
 
-Transient failures (WeChat busy -1 or rate-limited 45009, network errors; SMS Twilio could not take after its
-own retries) put the notice back with a backoff (30 s, 2 min, 8 min …, at most ``MAX_ATTEMPTS`` attempts).
+Transient failures (WeChat busy -1, network errors; SMS Twilio could not take after its own retries) put the
+notice back with a backoff (30 s, 2 min, 8 min …, at most ``MAX_ATTEMPTS`` attempts); WeChat's frequency
+limit (45009) after 1 s, 2 s, 4 s, 8 s.
 Each provider has a :class:`RateLimiter` (``NOTICE_RATE_WECHAT``, ``NOTICE_RATE_SMS`` per worker process).
 
 How a run goes fast (issue 12: 5,000 notices at WeChat's 100/s within 60 s, on 2 shared cores): one task
@@ -449,13 +450,12 @@ async def send_due(sender: NoticeSender, batch: Optional[int] = None, deadline_s
             except Exception as exc:  # a bug or an unexpected answer: back off rather than lose it
                 logger.exception("notice %d: sending failed", job.notice_id)
                 outcome = Outcome("retry", None, f"{type(exc).__name__}")
-            finally:
-                counts["in_flight"] -= 1
-                finished.set()
             if outcome is not None:
                 sender.journal.later(outcomes=[_settle(job, outcome, utcnow())],
                                      claims=[(job.notice_id, job.claim_token)])
+            counts["in_flight"] -= 1
             counts["handled"] += 1
+            finished.set()  # the claimer may look again (its outcome is queued for the journal)
 
     try:
         await asyncio.gather(claimer(), *(send_from_queue() for _ in range(senders)))
