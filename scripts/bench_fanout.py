@@ -6,6 +6,13 @@ notice accepted, and counts duplicates.
     .venv/bin/python scripts/bench_fanout.py [--customers N] [--rate R]     (also part of make bench)
 
 The goal (issue 12): the last notice accepted within 60 s (the rate alone needs N/R = 50 s), zero duplicates.
+
+The worker's rate is set explicitly: ``NOTICE_RATE_WECHAT`` = 95 % of the fake's limit, shared by the worker
+processes (default one). The product's default, 50/s per worker process, is a production setting for two
+workers sharing an account's quota; one process can carry the whole quota (about 2 ms of CPU per notice),
+so the bench runs one and gives it the quota. The worker never sends more than its rate within a sliding
+second; the 5 % margin is for the fake, which counts a request when its threads get to it (tens of ms later
+on a loaded machine) and refuses it with 45009 when that puts 101 in its second.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GOAL_S = 60.0
+#: The share of the provider's limit the workers are configured to use (NOTICE_RATE_WECHAT, all processes).
+RATE_SHARE = 0.95
 
 
 def run_fanout(workdir: Path, customers: int = 5000, rate: float = 100.0, processes: int = 1) -> Dict[str, object]:
@@ -66,7 +75,8 @@ def run_fanout(workdir: Path, customers: int = 5000, rate: float = 100.0, proces
             s.add(Binding(contact_id=contact.id, account_id=account.id, method="sms_code"))
     fake = FakeWeChatApi(rate_limit=rate)
     # the provider's limit shared by the worker processes, a little under it (evenly paced buckets)
-    env.update(fake.bot_env(), NOTICE_RATE_WECHAT=str(rate * 0.98 / processes), NOTICE_CONCURRENCY="16")
+    worker_rate = rate * RATE_SHARE / processes
+    env.update(fake.bot_env(), NOTICE_RATE_WECHAT=str(worker_rate), NOTICE_CONCURRENCY="16")
     started = time.monotonic()
     with session_scope() as s:
         outages.upsert(s, outage_id="JH-BENCH-1", kind="planned", township="城关镇", villages=["东关村"],
@@ -106,7 +116,8 @@ def run_fanout(workdir: Path, customers: int = 5000, rate: float = 100.0, proces
                 worker.kill()
         log.close()
         fake.stop()
-    return {"customers": customers, "rate": rate, "processes": processes, "planned_s": planned_s, "accepted": len(per_user),
+    return {"customers": customers, "rate": rate, "processes": processes, "worker_rate": worker_rate,
+            "planned_s": planned_s, "accepted": len(per_user),
             "last_accepted_s": elapsed, "worker_cpu_s": worker_cpu_s, "duplicates": duplicates, "rate_limited": fake.rate_limited,
             "notices": by_status, "load": os.getloadavg()[0], "met": len(per_user) >= customers and duplicates == 0 and elapsed <= GOAL_S}
 
@@ -119,14 +130,19 @@ def render(result: Dict[str, object]) -> str:
         f"A planned outage for one village of {r['customers']:,} customers, each with a bound WeChat user inside the",
         f"48-hour window, registered as the integration API does; the real `bot worker` (Huey on SQLite; "
         f"{r['processes']} process{'es' if r['processes'] != 1 else ''}) sends",
-        f"customer-service messages to the fake WeChat API limited to {r['rate']:.0f} requests/s (45009 beyond it).", "",
+        f"customer-service messages to the fake WeChat API limited to {r['rate']:.0f} requests/s (45009 beyond it).",
+        f"The rate is set explicitly: `NOTICE_RATE_WECHAT={r['worker_rate']:g}` per process, "
+        f"{RATE_SHARE:.0%} of the fake's limit (the default,",
+        "50/s per process, is for two production workers sharing an account's quota; one process carries all of it;",
+        "the margin is for the fake, which counts a request when its threads get to it).",
+        "",
         "| measure | value | goal |", "|---|---|---|",
         f"| notices planned (in the registering transaction) | {r['planned_s']:.1f} s | |",
         f"| last notice accepted, from registration | {r['last_accepted_s']:.1f} s | ≤ {GOAL_S:.0f} s "
         f"(rate bound {r['customers'] / r['rate']:.0f} s) |",
         f"| customers reached | {r['accepted']:,} / {r['customers']:,} | all |",
         f"| duplicates | {r['duplicates']} | 0 |",
-        f"| refused by the rate limit (45009) | {r['rate_limited']} | |",
+        f"| refused by the rate limit (45009; retried after 1 s, 2 s …) | {r['rate_limited']} | |",
         f"| worker CPU time (user + system, all processes) | {r['worker_cpu_s']:.1f} s | |",
         f"| machine load average when it ended (1 min) | {r['load']:.1f} on {os.cpu_count()} cores | |",
         "", f"Goal {'met' if r['met'] else 'missed'}. Notices by outcome: "

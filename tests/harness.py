@@ -1,4 +1,5 @@
-"""Start the real bot (Rasa server + action server, as `bot run` does) for integration tests.
+"""Start the real bot (Rasa server + action server, as `bot run` does; the background worker on demand)
+for integration tests.
 
 Processes run from the repository with the trained model in models/, against a test database seeded
 with known records, and with every external platform pointed at a local fake (tests/fakes/). Nothing
@@ -28,6 +29,11 @@ TEST_ACTION_SERVER_TOKEN = "test-action-server-token"
 def action_server_command(port: int) -> List[str]:
     """The product's action server (``python -m bot.action_server``) on ``port`` of 127.0.0.1."""
     return [str(VENV_BIN / "python"), "-m", "bot.action_server", "--port", str(port), "--interface", "127.0.0.1"]
+
+
+def worker_command() -> List[str]:
+    """The product's background worker (``bot worker``: the Huey consumer that sends notices)."""
+    return [str(VENV_BIN / "python"), "-m", "bot.cli", "worker"]
 
 
 def free_port() -> int:
@@ -141,3 +147,47 @@ def start_bot(
         BotProcesses("", "", full_env, logs, procs).stop()
         raise
     return BotProcesses(f"http://127.0.0.1:{rasa_port}", actions_url, full_env, logs, procs)
+
+
+@dataclass
+class WorkerProcess:
+    """A running ``bot worker``."""
+
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_worker(bot: BotProcesses, workdir: Path, env: Optional[Dict[str, str]] = None,
+                 ready_timeout: float = 60) -> WorkerProcess:
+    """Start ``bot worker`` beside a running bot, as ``bot run`` does: the same environment — database,
+    ``POWERBOT_VAR_DIR`` (where the servers enqueue its tasks in the Huey file), the fakes — and wait until
+    its consumer runs."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "worker.log"
+    proc = subprocess.Popen(worker_command(), cwd=ROOT, env={**bot.env, "LOG_LEVEL": "INFO", **(env or {})},
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    worker = WorkerProcess(proc, log)
+
+    def started() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bot worker exited while starting; log:\n{worker.log_text()[-4000:]}")
+        return "consumer started" in worker.log_text()
+
+    try:
+        eventually(started, ready_timeout, interval=0.2, what="bot worker")
+    except BaseException:
+        worker.stop()
+        raise
+    return worker

@@ -601,6 +601,7 @@ class Notice(Base):
     channel = Column(String(10), nullable=True)  # how it went out: wechat | wechat_template | sms | demo_sms
     attempts = Column(Integer, nullable=False, default=0)
     claimed_at = Column(DateTime, nullable=True)
+    claim_token = Column(String(32), nullable=True)  # the batch claim that took it (notices.claim_due)
     sent_at = Column(DateTime, nullable=True)
     error = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)

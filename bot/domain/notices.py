@@ -11,6 +11,10 @@ Who gets what (issue 12, "Notifications"):
 * an outage (planned or fault) reaches everyone with a bound account, or a registered phone, in the
   affected township/villages: each bound WeChat user, and the account's registered phone by SMS only when no
   WeChat user bound to that account got it (``only_if_unreached``, decided when the WeChat notices are done);
+* one channel per customer, whatever the notice: a phone (an SMS customer, a registered phone) that is the
+  registered phone of an account a WeChat user has bound gets its SMS only when no WeChat user bound to such
+  an account got the notice (:func:`plan` marks it ``only_if_unreached``) — WeChat when bound and reachable,
+  SMS otherwise, and SMS when WeChat refuses for good (43004 unsubscribed, no template outside the window);
 * a ticket's status changes that matter (dispatched, on site, resolved, reopened) reach its opener and
   followers; their own ticket's news goes at any hour (``urgent``);
 * bills: a reminder ``bill_reminder_days`` before the due date, a notice when late fees start, and prepaid
@@ -26,13 +30,14 @@ one reads (:func:`recover_stale`): a message the provider accepted, or a message
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, String, Text, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session, defer
 
 from bot import messages
 from bot.clock import TZ, fmt_local, local_to_utc, local_today, to_local, utcnow
@@ -143,8 +148,10 @@ def _bound_contacts(s: Session, account_ids: Sequence[int]) -> Dict[int, List[Co
         return found
     for i in range(0, len(account_ids), 500):
         chunk = list(account_ids[i:i + 500])
+        # a WeChat user's openid is not needed to plan (an SMS customer's phone is loaded when read)
         q = (select(Binding.account_id, Contact).join(Contact, Contact.id == Binding.contact_id)
-             .where(Binding.account_id.in_(chunk), Binding.unbound_at.is_(None)).order_by(Contact.id))
+             .where(Binding.account_id.in_(chunk), Binding.unbound_at.is_(None)).order_by(Contact.id)
+             .options(defer(Contact.external_id)))
         for account_id, contact in s.execute(q):
             found.setdefault(account_id, []).append(contact)
     return found
@@ -170,9 +177,46 @@ def account_recipients(s: Session, accounts: Sequence[Account]) -> List[Recipien
     return list(people.values())
 
 
+def _wechat_users_of_phones(s: Session, phones: Sequence[Recipient]) -> List[Tuple[int, int]]:
+    """``(account id, contact id)`` of the WeChat users bound (now) to the accounts of these phone
+    recipients: their own ``account_id``, or any account registered to the phone."""
+    hashes = sorted({r.person_key[2:] for r in phones if r.person_key.startswith("p:")})
+    account_ids = sorted({r.account_id for r in phones if r.account_id is not None})
+    found: Dict[Tuple[int, int], None] = {}
+    for i in range(0, max(len(hashes), len(account_ids)), 500):
+        match = or_(Account.phone_hash.in_(hashes[i:i + 500]), Account.id.in_(account_ids[i:i + 500]))
+        q = (select(Binding.account_id, Contact.id).join(Contact, Contact.id == Binding.contact_id)
+             .join(Account, Account.id == Binding.account_id)
+             .where(match, Binding.unbound_at.is_(None), Contact.channel == "wechat").order_by(Contact.id))
+        for account_id, contact_id in s.execute(q):
+            found[(account_id, contact_id)] = None
+    return list(found)
+
+
+def one_channel(s: Session, recipients: Iterable[Recipient]) -> List[Recipient]:
+    """The recipients with every phone that is the registered phone of an account a WeChat user has bound
+    marked ``only_if_unreached``: it gets the SMS only when no WeChat user bound to such an account got the
+    notice (an SMS customer who later bound their account in WeChat hears it once, on WeChat)."""
+    people = list(recipients)
+    phones = [r for r in people if r.person_key.startswith("p:") and not r.only_if_unreached]
+    if not phones:
+        return people
+    hashes = [r.person_key[2:] for r in phones]
+    covered: Set[str] = set()
+    for i in range(0, len(hashes), 500):
+        q = (select(Account.phone_hash).join(Binding, Binding.account_id == Account.id)
+             .join(Contact, Contact.id == Binding.contact_id)
+             .where(Account.phone_hash.in_(hashes[i:i + 500]), Binding.unbound_at.is_(None),
+                    Contact.channel == "wechat").distinct())
+        covered.update(s.scalars(q))
+    return [replace(r, only_if_unreached=True) if r.person_key.startswith("p:") and r.person_key[2:] in covered
+            else r for r in people]
+
+
 def area_accounts(s: Session, township: str, villages: Sequence[str]) -> List[Account]:
-    """Accounts in the township (only those villages, when any are named)."""
-    q = select(Account).where(Account.township == township)
+    """Accounts in the township (only those villages, when any are named); their holders' names are not
+    loaded (planning a village's notices needs the phones, not the names)."""
+    q = select(Account).where(Account.township == township).options(defer(Account.name))
     if villages:
         q = q.where(Account.village.in_(list(villages)))
     return list(s.scalars(q.order_by(Account.id)))
@@ -235,14 +279,14 @@ def plan(s: Session, *, event_key: str, kind: str, topic: str, recipients: Itera
          template: Optional[Dict[str, str]] = None, not_before: Optional[datetime] = None) -> int:
     """Record one notice per recipient for an event (those already recorded are left alone); returns how
     many are new. A notice not ``urgent`` waits for the end of the quiet hours; ``not_before`` (naive UTC)
-    delays it further."""
+    delays it further. A customer gets it on one channel (:func:`one_channel`)."""
     due = not_before or now
     if not urgent:
         due = (quiet or quiet_hours()).release(due)
     existing: Set[str] = set(s.scalars(select(Notice.person_key).where(Notice.event_key == event_key)))
     body = messages.NOTICE_SIGNATURE + text
     rows = []
-    for r in recipients:
+    for r in one_channel(s, (r for r in recipients if r.person_key not in existing)):
         if r.person_key in existing:
             continue
         existing.add(r.person_key)
@@ -307,12 +351,18 @@ def told_in_chat(s: Session, outage: Outage, contact: Contact, now: Optional[dat
 
 
 def _told(s: Session, outage: Outage) -> List[Recipient]:
-    """Everyone an earlier notice about this outage reached (or may have reached), or the bot told."""
+    """Everyone an earlier notice about this outage reached (or may have reached), or the bot told; and the
+    WeChat users bound since to the accounts of phones told by SMS (they hear it on WeChat now, the phone only
+    if none of them gets it)."""
     q = (select(Notice).where(Notice.event_key.like(f"outage:{outage.outage_id}:%"),
                               Notice.status.in_(("sent", "unknown", "answered"))).order_by(Notice.id))
     people: Dict[str, Recipient] = {}
     for n in s.scalars(q):
-        people.setdefault(n.person_key, Recipient(n.person_key, n.contact_id, n.account_id, n.phone))
+        people.setdefault(n.person_key, Recipient(n.person_key, n.contact_id, n.account_id, n.phone,
+                                                  only_if_unreached=bool(n.only_if_unreached)))
+    phones = [r for r in people.values() if r.person_key.startswith("p:")]
+    for account_id, contact_id in _wechat_users_of_phones(s, phones):
+        people.setdefault(f"w:{contact_id}", Recipient(f"w:{contact_id}", contact_id, account_id))
     return list(people.values())
 
 
@@ -600,6 +650,7 @@ class Job:
     within_window: bool  # the customer wrote within 48 h: a customer-service message is allowed
     phone: Optional[str]
     attempts: int  # including this one
+    claim_token: str = ""  # the claim that took it: only that claim may send and mark it
 
 
 #: The transcript author of a notice (agents and the simulator see notices in the conversation).
@@ -609,54 +660,106 @@ TRANSCRIPT_AUTHOR = "notice"
 SERVICE_WINDOW = timedelta(hours=48)
 
 
-def _coverage(s: Session, notice: Notice) -> Optional[str]:
-    """For a registered phone's notice: ``covered`` when a WeChat user bound to its account got the event
-    (or chose not to), ``wait`` while one may still get it, None when the SMS should go."""
-    q = (select(Contact.id).join(Binding, Binding.contact_id == Contact.id)
-         .where(Binding.account_id == notice.account_id, Binding.unbound_at.is_(None), Contact.channel == "wechat"))
-    persons = [f"w:{cid}" for (cid,) in s.execute(q)]
-    if not persons:
-        return None
-    statuses = set(s.scalars(select(Notice.status).where(Notice.event_key == notice.event_key,
-                                                         Notice.person_key.in_(persons))))
-    if statuses & {"sent", "opted_out", "unknown"}:
-        return "covered"
-    if statuses & {"pending", "sending"}:
-        return "wait"
-    return None
+#: A WeChat user's notice in one of these states covers the registered phone of their account: it reached
+#: them (or may have), they chose not to hear it, or the bot told them in the chat.
+COVERING = frozenset({"sent", "opted_out", "unknown", "answered"})
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: int
+    person_key: str
+    topic: str
+    event_key: str
+    account_id: Optional[int]
+    only_if_unreached: bool
+
+
+def _coverage(s: Session, phones: Sequence[_Candidate]) -> Dict[int, Optional[str]]:
+    """For registered phones' notices (``only_if_unreached``), by notice id: ``covered`` when a WeChat user
+    bound to its account (or to an account registered to the phone) got the event (or chose not to),
+    ``wait`` while one may still get it, None when the SMS should go. A few queries for the whole batch."""
+    verdicts: Dict[int, Optional[str]] = {c.id: None for c in phones}
+    if not phones:
+        return verdicts
+    pairs = _wechat_users_of_phones(s, [Recipient(c.person_key, account_id=c.account_id) for c in phones])
+    by_account: Dict[int, Set[str]] = {}
+    for account_id, contact_id in pairs:
+        by_account.setdefault(account_id, set()).add(f"w:{contact_id}")
+    by_phone: Dict[str, Set[str]] = {}
+    hashes = sorted({c.person_key[2:] for c in phones if c.person_key.startswith("p:")})
+    for i in range(0, len(hashes), 500):
+        q = select(Account.id, Account.phone_hash).where(Account.phone_hash.in_(hashes[i:i + 500]))
+        for account_id, h in s.execute(q):
+            by_phone.setdefault(h, set()).update(by_account.get(account_id, set()))
+    wanted = {c.id: (by_account.get(c.account_id, set()) if c.account_id is not None else set())
+              | by_phone.get(c.person_key[2:], set()) for c in phones}
+    persons = sorted(set().union(*wanted.values()))
+    events = sorted({c.event_key for c in phones if wanted[c.id]})
+    statuses: Dict[Tuple[str, str], str] = {}
+    for i in range(0, len(persons), 500):
+        q = select(Notice.event_key, Notice.person_key, Notice.status).where(
+            Notice.event_key.in_(events), Notice.person_key.in_(persons[i:i + 500]))
+        statuses.update({(e, p): st for e, p, st in s.execute(q)})
+    for c in phones:
+        seen = {statuses[(c.event_key, p)] for p in wanted[c.id] if (c.event_key, p) in statuses}
+        if seen & COVERING:
+            verdicts[c.id] = "covered"
+        elif seen & {"pending", "sending"}:
+            verdicts[c.id] = "wait"
+    return verdicts
 
 
 def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> List[Job]:
-    """Claim up to ``limit`` notices that are due (pending, ``not_before`` passed), oldest first: each moves
-    to ``sending`` by a conditional update, so two workers never both take one. Notices for opted-out people
-    are closed ``opted_out``; a registered phone's notice waits until the WeChat users of its account are done
-    and is closed ``covered`` when one of them got it. Commit before sending."""
+    """Claim up to ``limit`` notices that are due (pending, ``not_before`` passed), oldest first, with one
+    conditional UPDATE (``pending`` → ``sending``, with a token of this claim) and read back the rows that
+    carry the token, so two workers never both take one. Notices for opted-out people are closed
+    ``opted_out``; a registered phone's notice waits until the WeChat users of its account are done and is
+    closed ``covered`` when one of them got it. Commit before sending."""
     now = now or utcnow()
-    q = (select(Notice).where(Notice.status == "pending", Notice.not_before <= now)
+    q = (select(Notice.id, Notice.person_key, Notice.topic, Notice.event_key, Notice.account_id,
+                Notice.only_if_unreached)
+         .where(Notice.status == "pending", Notice.not_before <= now)
          .order_by(Notice.only_if_unreached, Notice.id).limit(limit * 2))
-    jobs: List[Job] = []
-    prefs = _disabled(s)
-    candidates = s.scalars(q).all()
-    ids = {n.contact_id for n in candidates if n.contact_id}
-    people = {c.id: c for c in s.scalars(select(Contact).where(Contact.id.in_(ids)))} if ids else {}
-    for notice in candidates:
-        if len(jobs) >= limit:
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)  # concurrent workers take different rows
+    candidates = [_Candidate(*row) for row in s.execute(q)]
+    if not candidates:
+        return []
+    prefs = _disabled(s, {c.person_key for c in candidates if c.topic in OPTIONAL_TOPICS})
+    opted = [c.id for c in candidates if c.topic in OPTIONAL_TOPICS and (c.person_key, c.topic) in prefs]
+    skip = set(opted)
+    verdicts = _coverage(s, [c for c in candidates if c.only_if_unreached and c.id not in skip])
+    take: List[int] = []
+    covered: List[int] = []
+    for c in candidates:
+        if len(take) >= limit:
             break
-        if notice.topic in OPTIONAL_TOPICS and (notice.person_key, notice.topic) in prefs:
-            _close(s, notice, "opted_out", now)
+        if c.id in skip:
             continue
-        if notice.only_if_unreached:
-            verdict = _coverage(s, notice)
-            if verdict == "wait":
-                continue
-            if verdict == "covered":
-                _close(s, notice, "covered", now)
-                continue
-        taken = s.execute(update(Notice).where(Notice.id == notice.id, Notice.status == "pending")
-                          .values(status="sending", claimed_at=now, attempts=Notice.attempts + 1)
-                          .execution_options(synchronize_session=False)).rowcount
-        if taken != 1:
-            continue
+        verdict = verdicts.get(c.id) if c.only_if_unreached else None
+        if verdict == "covered":
+            covered.append(c.id)
+        elif verdict is None:
+            take.append(c.id)
+    for status, ids in (("opted_out", opted), ("covered", covered)):
+        if ids:
+            s.execute(update(Notice).where(Notice.id.in_(ids), Notice.status == "pending")
+                      .values(status=status, claimed_at=now).execution_options(synchronize_session="evaluate"))
+    if not take:
+        return []
+    token = secrets.token_hex(16)
+    s.execute(update(Notice).where(Notice.id.in_(take), Notice.status == "pending")
+              .values(status="sending", claimed_at=now, claim_token=token, attempts=Notice.attempts + 1)
+              .execution_options(synchronize_session=False))
+    claimed = s.scalars(select(Notice).where(Notice.id.in_(take), Notice.claim_token == token)
+                        .order_by(Notice.only_if_unreached, Notice.id)
+                        .execution_options(populate_existing=True)).all()
+    contact_ids = {n.contact_id for n in claimed if n.contact_id}
+    people = ({c.id: c for c in s.scalars(select(Contact).where(Contact.id.in_(contact_ids)))} if contact_ids
+              else {})
+    jobs: List[Job] = []
+    for notice in claimed:
         contact = people.get(notice.contact_id) if notice.contact_id else None
         wechat = contact if contact is not None and contact.channel == "wechat" else None
         jobs.append(Job(
@@ -666,47 +769,79 @@ def claim_due(s: Session, now: Optional[datetime] = None, limit: int = 200) -> L
             channel="wechat" if wechat else "sms", openid=wechat.external_id if wechat else None,
             contact_active=contact.active if contact is not None else True,
             within_window=bool(wechat and wechat.last_inbound_at and now - wechat.last_inbound_at < SERVICE_WINDOW),
-            phone=notice.phone, attempts=(notice.attempts or 0) + 1,
+            phone=notice.phone, attempts=notice.attempts, claim_token=token,
         ))
     return jobs
 
 
-def _disabled(s: Session) -> Set[tuple]:
-    return {(p, t) for p, t in s.execute(select(NoticePreference.person_key, NoticePreference.topic)
-                                         .where(NoticePreference.enabled.is_(False)))}
+def _disabled(s: Session, persons: Set[str]) -> Set[Tuple[str, str]]:
+    """(person, topic) pairs turned off, among these persons."""
+    found: Set[Tuple[str, str]] = set()
+    keys = sorted(persons)
+    for i in range(0, len(keys), 500):
+        q = select(NoticePreference.person_key, NoticePreference.topic).where(
+            NoticePreference.enabled.is_(False), NoticePreference.person_key.in_(keys[i:i + 500]))
+        found.update((p, t) for p, t in s.execute(q))
+    return found
 
 
-def _close(s: Session, notice: Notice, status: str, now: datetime, error: Optional[str] = None) -> None:
-    notice.status = status
-    notice.claimed_at = notice.claimed_at or now
-    if error:
-        notice.error = error[:2000]
+Outcome = Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]
+
+_notices = Notice.__table__
+#: One statement for every outcome (executed for many at once): only a notice still ``sending`` changes.
+_FINISH = (update(_notices).where(_notices.c.id == bindparam("b_id"), _notices.c.status == "sending")
+           .values(status=bindparam("b_status", type_=String),
+                   not_before=func.coalesce(bindparam("b_not_before", type_=DateTime), _notices.c.not_before),
+                   sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime), _notices.c.sent_at),
+                   channel=func.coalesce(bindparam("b_channel", type_=String), _notices.c.channel),
+                   error=func.coalesce(bindparam("b_error", type_=Text), _notices.c.error)))
 
 
-def finish_many(s: Session, outcomes: Sequence[Tuple[int, str, Optional[str], Optional[str], Optional[datetime]]],
-                now: Optional[datetime] = None) -> None:
-    """Record several outcomes at once: ``(notice_id, status, channel, error, retry_at)`` as for :func:`finish`."""
-    for notice_id, status, channel, error, retry_at in outcomes:
-        finish(s, notice_id, status, channel, error, retry_at, now)
+_FINISH_CLAIMED = _FINISH.where(_notices.c.claim_token == bindparam("b_token", type_=String))
+
+
+def finish_many(s: Session, outcomes: Sequence[Outcome], now: Optional[datetime] = None,
+                tokens: Optional[Dict[int, str]] = None) -> None:
+    """Record how claimed notices went, ``(notice_id, status, channel, error, retry_at)`` each: ``sent``
+    (``sent_at`` = ``now``), ``failed``/``suppressed``, or back to ``pending`` at ``retry_at`` (naive UTC) for a
+    transient error. One statement for all; a notice no longer ``sending`` (settled already) is left alone,
+    so a mark is idempotent. With ``tokens`` (notice id → claim token, as :class:`Job` carries it) only a
+    notice still held by that claim is marked: a worker whose claim went stale (settled by
+    :func:`recover_stale` and claimed again by another) cannot mark what the other is sending."""
+    if not outcomes:
+        return
+    now = now or utcnow()
+    s.flush()
+    rows = [dict(b_id=notice_id, b_status="pending" if retry_at is not None else status, b_not_before=retry_at,
+                 b_sent_at=now if status == "sent" and retry_at is None else None, b_channel=channel or None,
+                 b_error=error[:2000] if error else None, b_token=(tokens or {}).get(notice_id, ""))
+            for notice_id, status, channel, error, retry_at in outcomes]
+    if tokens is None:
+        for row in rows:
+            del row["b_token"]
+    s.connection().execute(_FINISH_CLAIMED if tokens is not None else _FINISH, rows)
+    ids = {o[0] for o in outcomes}
+    for obj in list(s.identity_map.values()):  # notices this session holds are read again
+        if isinstance(obj, Notice) and obj.id in ids:
+            s.expire(obj)
 
 
 def finish(s: Session, notice_id: int, status: str, channel: Optional[str] = None, error: Optional[str] = None,
            retry_at: Optional[datetime] = None, now: Optional[datetime] = None) -> None:
-    """Record how a claimed notice went: ``sent``/``failed``/``suppressed``, or back to ``pending`` at
-    ``retry_at`` for a transient error."""
-    now = now or utcnow()
-    notice = s.get(Notice, notice_id)
-    if notice is None or notice.status != "sending":
-        return
-    if retry_at is not None:
-        notice.status, notice.not_before = "pending", retry_at
-    else:
-        notice.status = status
-        if status == "sent":
-            notice.sent_at = now
-    notice.channel = channel or notice.channel
-    if error:
-        notice.error = error[:2000]
+    """Record how a claimed notice went (see :func:`finish_many`)."""
+    finish_many(s, [(notice_id, status, channel, error, retry_at)], now)
+
+
+def still_claimed(s: Session, claims: Sequence[Tuple[int, str]]) -> Set[int]:
+    """Of these ``(notice id, claim token)`` pairs, the notices still ``sending`` under that claim (checked
+    again right before a message leaves: a claim settled as stale is not sent from)."""
+    held: Set[int] = set()
+    pairs = dict(claims)
+    ids = sorted(pairs)
+    for i in range(0, len(ids), 500):
+        q = select(Notice.id, Notice.claim_token).where(Notice.id.in_(ids[i:i + 500]), Notice.status == "sending")
+        held.update(nid for nid, token in s.execute(q) if token == pairs[nid])
+    return held
 
 
 def recover_stale(s: Session, older_than: timedelta, now: Optional[datetime] = None) -> Dict[str, int]:
@@ -739,12 +874,17 @@ def due_count(s: Session, now: Optional[datetime] = None) -> int:
                                                                   Notice.not_before <= now)) or 0
 
 
-def next_due(s: Session) -> Optional[datetime]:
-    """When the earliest pending notice may go (naive UTC), or None."""
-    return s.scalar(select(func.min(Notice.not_before)).where(Notice.status == "pending"))
+def next_due(s: Session, after: Optional[datetime] = None) -> Optional[datetime]:
+    """When the earliest pending notice may go (naive UTC) — of those not due before ``after``, when
+    given — or None."""
+    q = select(func.min(Notice.not_before)).where(Notice.status == "pending")
+    if after is not None:
+        q = q.where(Notice.not_before > after)
+    return s.scalar(q)
 
 
 __all__ = ["QuietHours", "NO_QUIET_HOURS", "Recipient", "Job", "plan", "plan_outage", "plan_reminders",
            "plan_ticket_event", "plan_recent_ticket_events", "plan_bill_notices", "claim_due", "finish",
-           "recover_stale", "set_preference", "opted_out", "person_of_contact", "person_of_phone", "call_list",
+           "finish_many", "still_claimed", "recover_stale", "set_preference", "opted_out", "person_of_contact", "person_of_phone",
+           "call_list", "one_channel",
            "configure", "quiet_hours", "due_count", "next_due"]

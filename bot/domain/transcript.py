@@ -6,9 +6,9 @@ Channels append what came in and what went out; the console reads it to show a c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List
+from typing import List, Sequence, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -30,6 +30,16 @@ def append(
     s.add(entry)
     s.flush()
     return entry
+
+
+def append_many(s: Session, entries: Sequence[Tuple[str, str, str, str, str]], now: datetime | None = None) -> None:
+    """Append several outgoing or incoming entries at once: ``(sender_id, channel, direction, author, text)``
+    (one statement; the notice sender keeps each WeChat notice in its customer's conversation this way)."""
+    if entries:
+        at = now or utcnow()
+        s.connection().execute(insert(TranscriptEntry.__table__), [
+            dict(sender_id=sender_id, channel=channel, direction=direction, author=author, text=text[:4000],
+                 intent=None, created_at=at) for sender_id, channel, direction, author, text in entries])
 
 
 def since(s: Session, sender_id: str, after_id: int = 0, limit: int = 500, start: datetime | None = None,

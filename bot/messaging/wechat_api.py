@@ -13,7 +13,12 @@ a process never throws away the fresh token another process just fetched.
 Every message sent is recorded in ``outbound_messages`` before it is attempted, and its outcome after:
 ``sent``, ``undelivered`` (45015 window closed, 45047 quota used, 43004 unsubscribed — the caller may
 fall back to SMS, see :mod:`bot.messaging.deliver`) or ``failed``. Calls never raise for WeChat's or the
-network's errors: they return a :class:`WeChatResult` with ``ok`` and ``errcode``.
+network's errors: they return a :class:`WeChatResult` with ``ok`` and ``errcode``. :meth:`WeChatApiClient.post`
+sends a message built by :func:`text_message` or :func:`template_message` without recording it, for a caller
+that records many at once (the notice sender, :mod:`bot.messaging.notify`); :func:`recorded_outcome` says what
+to record.
+
+One ``aiohttp`` session per event loop keeps its connections to the API open between calls.
 """
 
 from __future__ import annotations
@@ -59,6 +64,45 @@ class WeChatResult:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message to send: the API path, its JSON body, and the summary the outbox records."""
+
+    path: str
+    payload: Mapping[str, Any]
+    openid: str
+    summary: str
+
+
+TEXT_PATH = "/cgi-bin/message/custom/send"
+TEMPLATE_PATH = "/cgi-bin/message/template/send"
+
+
+def text_message(openid: str, text: str) -> Message:
+    """A customer-service text message (within 48 h of the customer's last message; ≤ 2048 bytes)."""
+    return Message(TEXT_PATH, {"touser": openid, "msgtype": "text", "text": {"content": text}}, openid, text)
+
+
+def template_message(openid: str, template_id: str, data: Mapping[str, Any], url: Optional[str] = None) -> Message:
+    """A template message; ``data`` values are text or WeChat's ``{"value": ..., "color": ...}``."""
+    fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
+    payload: Dict[str, Any] = {"touser": openid, "template_id": template_id, "data": fields}
+    if url:
+        payload["url"] = url
+    summary = f"[{template_id}] " + "；".join(f"{k}: {v.get('value', '')}" for k, v in fields.items())
+    return Message(TEMPLATE_PATH, payload, openid, summary)
+
+
+def recorded_outcome(message: Message, result: WeChatResult) -> Tuple[str, Optional[str], Optional[str]]:
+    """What the outbox records for WeChat's answer: ``(status, error, provider id)`` — ``sent`` (a template
+    message's ``msgid`` as ``wx-tpl:<msgid>``), ``undelivered`` for :data:`UNREACHABLE`, else ``failed``."""
+    if result.ok:
+        msgid = result.data.get("msgid")
+        return "sent", None, f"wx-tpl:{msgid}" if msgid and message.path == TEMPLATE_PATH else None
+    status = "undelivered" if result.errcode in UNREACHABLE else "failed"
+    return status, f"wechat {result.errcode}: {result.errmsg}"[:2000], None
+
+
 class WeChatApiError(Exception):
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(f"{errcode}: {errmsg}")
@@ -101,7 +145,13 @@ class RedisTokenCache:
 
     If Redis fails, the cache answers "no token" and the lock is skipped: each process then fetches its
     own token — worse (tokens invalidate each other, costing a bounded retry) but still working.
+
+    A process keeps the token it read for ``MEMO_S`` (one Redis round trip per ``MEMO_S``, not one per
+    message — a notice fan-out sends 100 a second); a token WeChat rejects is dropped from both, and one
+    another process refreshed meanwhile stays valid at WeChat for minutes after the new one is issued.
     """
+
+    MEMO_S = 10.0
 
     def __init__(self, redis_url: str, namespace: str) -> None:
         self.redis_url = redis_url
@@ -109,6 +159,7 @@ class RedisTokenCache:
         self.lock_key = f"powerbot:wechat:token-lock:{namespace}"
         self._client: Any = None
         self._loop: Any = None
+        self._memo: Optional[Tuple[str, float]] = None  # (token, read until: monotonic)
 
     def _redis(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -120,20 +171,27 @@ class RedisTokenCache:
         return self._client
 
     async def get(self) -> Optional[str]:
+        if self._memo is not None and time.monotonic() < self._memo[1]:
+            return self._memo[0]
         try:
             value = await self._redis().get(self.key)
         except Exception as exc:
             logger.warning("Redis unavailable for the WeChat token cache (%s)", type(exc).__name__)
             return None
-        return value.decode() if value else None
+        token = value.decode() if value else None
+        self._memo = (token, time.monotonic() + self.MEMO_S) if token else None
+        return token
 
     async def put(self, token: str, ttl_s: int) -> None:
+        self._memo = (token, time.monotonic() + min(self.MEMO_S, ttl_s))
         try:
             await self._redis().set(self.key, token, ex=ttl_s)
         except Exception as exc:
             logger.warning("could not cache the WeChat token in Redis (%s)", type(exc).__name__)
 
     async def invalidate(self, token: str) -> None:
+        if self._memo is not None and self._memo[0] == token:
+            self._memo = None
         try:
             await self._redis().eval(_COMPARE_AND_DELETE, 1, self.key, token)
         except Exception as exc:
@@ -324,51 +382,46 @@ class WeChatApiClient:
                 message.provider_id = provider_id
             outbox.set_status(s, message, status, error)
 
-    async def _send(self, path: str, payload: Mapping[str, Any], openid: str, summary: str, purpose: str,
-                    contact_id: Optional[int], notice_id: Optional[int] = None) -> WeChatResult:
-        if not self.configured:
-            message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "undelivered",
-                                         "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)", notice_id)
-            return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured", message_id)
-        message_id = await asyncio.to_thread(self._record, openid, summary, purpose, contact_id, "queued", None,
-                                             notice_id)
+    async def post(self, message: Message) -> Tuple[WeChatResult, int]:
+        """Send ``message`` without recording it: (result, attempts). The caller records it in the outbox
+        before (``queued``) and after (:func:`recorded_outcome`)."""
         attempts = 1
         try:
-            answer, attempts = await self.call(path, payload)
+            answer, attempts = await self.call(message.path, message.payload)
         except WeChatApiError as exc:
             answer = {"errcode": exc.errcode, "errmsg": exc.errmsg}
         code, errmsg = int(answer.get("errcode") or 0), str(answer.get("errmsg") or "")
-        if code == 0:
-            msgid = answer.get("msgid")
-            await asyncio.to_thread(self._finish, message_id, "sent", attempts, None,
-                            f"wx-tpl:{msgid}" if msgid and path.endswith("template/send") else None)
-            return WeChatResult(True, 0, errmsg or "ok", message_id, answer)
-        status = "undelivered" if code in UNREACHABLE else "failed"
-        logger.warning("WeChat %s refused (%d %s)", path, code, errmsg[:80])
-        await asyncio.to_thread(self._finish, message_id, status, attempts, f"wechat {code}: {errmsg}"[:2000])
-        return WeChatResult(False, code, errmsg, message_id, answer)
+        if code != 0:
+            logger.warning("WeChat %s refused (%d %s)", message.path, code, errmsg[:80])
+        return WeChatResult(code == 0, code, errmsg or ("ok" if code == 0 else ""), None, answer), attempts
+
+    async def _send(self, message: Message, purpose: str, contact_id: Optional[int],
+                    notice_id: Optional[int] = None) -> WeChatResult:
+        if not self.configured:
+            message_id = await asyncio.to_thread(self._record, message.openid, message.summary, purpose, contact_id,
+                                                 "undelivered", "WeChat API not configured (WECHAT_APPID, WECHAT_SECRET)",
+                                                 notice_id)
+            return WeChatResult(False, ERR_NOT_CONFIGURED, "WeChat API not configured", message_id)
+        message_id = await asyncio.to_thread(self._record, message.openid, message.summary, purpose, contact_id,
+                                             "queued", None, notice_id)
+        result, attempts = await self.post(message)
+        status, error, provider_id = recorded_outcome(message, result)
+        await asyncio.to_thread(self._finish, message_id, status, attempts, error, provider_id)
+        return WeChatResult(result.ok, result.errcode, result.errmsg, message_id, result.data)
 
     # --- the API ----------------------------------------------------------------------------------------
 
     async def send_text(self, openid: str, text: str, purpose: str = "reply",
                         contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A customer-service text message (within 48 h of the customer's last message; ≤ 2048 bytes)."""
-        payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        return await self._send("/cgi-bin/message/custom/send", payload, openid, text, purpose, contact_id,
-                                notice_id)
+        return await self._send(text_message(openid, text), purpose, contact_id, notice_id)
 
     async def send_template(self, openid: str, template_id: str, data: Mapping[str, Any],
                             url: Optional[str] = None, purpose: str = "notice",
                             contact_id: Optional[int] = None, notice_id: Optional[int] = None) -> WeChatResult:
         """A template message (notifications outside the 48-hour window); ``data`` values are text or
         WeChat's ``{"value": ..., "color": ...}``."""
-        fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
-        payload: Dict[str, Any] = {"touser": openid, "template_id": template_id, "data": fields}
-        if url:
-            payload["url"] = url
-        summary = f"[{template_id}] " + "；".join(f"{k}: {v.get('value', '')}" for k, v in fields.items())
-        return await self._send("/cgi-bin/message/template/send", payload, openid, summary, purpose, contact_id,
-                                notice_id)
+        return await self._send(template_message(openid, template_id, data, url), purpose, contact_id, notice_id)
 
     async def create_menu(self, menu: Mapping[str, Any]) -> WeChatResult:
         """Replace the account's custom menu (``menu/create``)."""
@@ -393,5 +446,6 @@ def get_wechat_client() -> WeChatApiClient:
     return _client
 
 
-__all__ = ["WeChatApiClient", "WeChatResult", "WeChatApiError", "get_wechat_client", "TOKEN_ERRORS",
-           "UNREACHABLE", "ERR_TRANSPORT", "ERR_NOT_CONFIGURED"]
+__all__ = ["WeChatApiClient", "WeChatResult", "WeChatApiError", "Message", "text_message", "template_message",
+           "recorded_outcome", "get_wechat_client", "TOKEN_ERRORS", "UNREACHABLE", "ERR_TRANSPORT",
+           "ERR_NOT_CONFIGURED"]

@@ -17,7 +17,7 @@ from bot.db import dispose_engines, session_scope
 from bot.domain import contacts, notices, outages
 from bot.domain.models import Binding, Notice, OutboundMessage
 from bot.messaging import sms
-from bot.messaging.notify import NoticeSender, send_due
+from bot.messaging.notify import ClaimLost, NoticeSender, send_due
 from bot.messaging.wechat_api import WeChatApiClient
 from tests.factories import make_account
 
@@ -111,3 +111,37 @@ def test_a_busy_wechat_is_tried_again_later_and_nothing_goes_twice(records, fake
         assert (notice.status, notice.attempts) == ("pending", 1)
         assert notice.not_before >= started + timedelta(seconds=30)  # backoff, not at once
     assert send(settings) == 0 and len(fake_wechat_api.sent) == before  # not due yet: nothing sent
+
+
+def test_a_worker_whose_claim_went_stale_neither_sends_nor_marks_the_notice(records, fake_wechat_api):
+    settings = load_settings({"DATABASE_URL": records.url, "NOTICE_QUIET_HOURS": "00:00-00:00",
+                              **fake_wechat_api.bot_env()})
+    with session_scope() as s:
+        customer(s, "oDeliveryStale001", wrote_hours_ago=1, account_no="5100000131")
+        fault(s)
+    with session_scope() as s:
+        (stalled,) = notices.claim_due(s)
+    # the first worker stalls past the claim timeout: its claim is settled, another worker claims the notice
+    with session_scope() as s:
+        assert notices.recover_stale(s, timedelta(0), now=utcnow() + timedelta(seconds=1))["pending"] == 1
+    with session_scope() as s:
+        (fresh,) = notices.claim_due(s)
+    assert fresh.notice_id == stalled.notice_id and fresh.claim_token != stalled.claim_token
+
+    async def late_worker() -> None:
+        sender = NoticeSender(settings, wechat=WeChatApiClient(settings, settings.database_url))
+        try:
+            with pytest.raises(ClaimLost):
+                await sender.send(stalled)
+        finally:
+            await sender.close()
+
+    asyncio.run(late_worker())
+    with session_scope() as s:
+        notices.finish_many(s, [(stalled.notice_id, "failed", "wechat", "late", None)],
+                            tokens={stalled.notice_id: stalled.claim_token})
+    with session_scope() as s:
+        notice = s.get(Notice, fresh.notice_id)
+        assert (notice.status, notice.claim_token) == ("sending", fresh.claim_token)
+        assert not s.scalars(select(OutboundMessage).where(OutboundMessage.notice_id == notice.id)).all()
+    assert fake_wechat_api.sent_to("oDeliveryStale001") == []

@@ -11,7 +11,7 @@ from bot.domain.models import Binding, Notice, OutageCall, OutboundMessage
 from bot.domain.notices import QuietHours
 from bot.messaging import outbox
 from bot.nlu.commands import match
-from tests.factories import PHONE_B, make_account, make_bill, make_contact
+from tests.factories import PHONE_A, PHONE_B, make_account, make_bill, make_contact
 
 QUIET = QuietHours.parse("21:00-08:00")
 EVENING = datetime(2026, 12, 1, 14, 0)  # 22:00 local
@@ -190,3 +190,80 @@ def test_ticket_news_dispatch_with_crew_and_eta_only_for_field_tickets_and_the_r
         assert "城关抢修一班" in texts[0][1] and "12月1日 22:40" in texts[0][1]
         assert "还没来电" in texts[2][1] and "还没来电" not in texts[3][1] and "回复1到5" in texts[3][1]
         assert notices.plan_recent_ticket_events(s, now=EVENING) == 0
+
+
+# --- one channel per customer: WeChat when bound and reachable, SMS otherwise -------------------------------
+
+
+def deliver(s, now, refusing=()):
+    """Send what is due as the worker does, the WeChat users in ``refusing`` answering 43004 (unsubscribed):
+    their notice falls back to its SMS phone when it has one. Returns ``(channel, person)`` of what went."""
+    went = []
+    while jobs := notices.claim_due(s, now=now):
+        for job in jobs:
+            if job.channel == "wechat" and job.openid not in refusing:
+                notices.finish(s, job.notice_id, "sent", "wechat", now=now)
+                went.append(("wechat", job.person_key))
+            elif job.phone:
+                notices.finish(s, job.notice_id, "sent", "sms", now=now)
+                went.append(("sms", job.person_key))
+            else:
+                notices.finish(s, job.notice_id, "failed", "wechat", "wechat 43004", now=now)
+    return went
+
+
+def sms_customer_who_bound_in_wechat(s):
+    """A customer who texted from their registered phone (bound by phone) and later bound the account in
+    WeChat: (account, sms contact, wechat contact)."""
+    from bot.domain import bindings
+
+    account = make_account(s)
+    by_sms = make_contact(s, "sms", PHONE_A)
+    assert [a.id for a in bindings.bind_by_phone(s, by_sms)] == [account.id]
+    return account, by_sms, bound(s, account)
+
+
+def test_a_customer_bound_in_wechat_with_a_registered_phone_gets_one_wechat_notice_and_no_sms(db):
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        _account, _by_sms, wechat = sms_customer_who_bound_in_wechat(s)
+        register(s, EVENING)
+        assert deliver(s, EVENING) == [("wechat", f"w:{wechat.id}")]
+        statuses = sorted((n.person_key[:2], n.status) for n in s.scalars(select(Notice)))
+        assert statuses == [("p:", "covered"), ("w:", "sent")]
+
+
+def test_a_changed_or_cancelled_outage_told_by_sms_before_the_binding_goes_to_wechat_only(db):
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        account = make_account(s)
+        register(s, EVENING)
+        assert [channel for channel, _ in deliver(s, EVENING)] == ["sms"]  # nobody bound yet: the phone
+        wechat = bound(s, account)
+        register(s, EVENING, start=EVENING + timedelta(days=9), end=EVENING + timedelta(days=9, hours=5))
+        assert deliver(s, EVENING) == [("wechat", f"w:{wechat.id}")]
+        outages.cancel(s, "JH-N-1", "天气原因", "test", now=EVENING)
+        assert deliver(s, EVENING) == [("wechat", f"w:{wechat.id}")]
+
+
+def test_ticket_news_reaches_a_customer_on_both_their_contacts_once_on_wechat(db):
+    from bot.domain import dispatch, tickets
+    from bot.domain.places import Place
+
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        account, by_sms, wechat = sms_customer_who_bound_in_wechat(s)
+        ticket = tickets.create(s, "repair", "sms", "没电", contact=by_sms, account=account,
+                                place=Place("城关镇", "东关村", "urban"), callback_phone=PHONE_A)
+        tickets.follow(s, ticket, wechat, now=EVENING)  # they wrote about it in WeChat too
+        dispatch.transition(s, ticket, "on_site", "staff:disp", now=EVENING)
+        notices.plan_recent_ticket_events(s, now=EVENING)
+        assert deliver(s, EVENING) == [("wechat", f"w:{wechat.id}")]
+
+
+def test_when_wechat_refuses_for_good_the_customer_gets_the_sms_instead_once(db):
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        _account, _by_sms, wechat = sms_customer_who_bound_in_wechat(s)
+        register(s, EVENING)
+        assert [channel for channel, _ in deliver(s, EVENING, refusing={wechat.external_id})] == ["sms"]
