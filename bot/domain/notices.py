@@ -36,7 +36,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import DateTime, String, Text, bindparam, func, insert, or_, select, update
+from sqlalchemy import DateTime, String, Text, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
 from bot import messages
@@ -296,7 +297,10 @@ def plan(s: Session, *, event_key: str, kind: str, topic: str, recipients: Itera
                          not_before=due, status="pending", attempts=0, created_at=now))
     if rows:
         s.flush()
-        s.execute(insert(Notice), rows)  # one statement for a whole village (thousands of rows)
+        # one statement for a whole village (thousands of rows); a notice another worker planned for the
+        # same event meanwhile (a ticket's job and the minute's sweep at once) is left alone, not an error
+        new = (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(Notice)
+        s.execute(new.on_conflict_do_nothing(index_elements=["key"]), rows)
     return len(rows)
 
 

@@ -1,6 +1,7 @@
 """Who gets which notice and when: quiet hours, opt-outs, one per person per event, the registered phone
 only when no WeChat user of the account got it, and what a killed worker leaves behind."""
 
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -149,6 +150,34 @@ def test_the_day_before_reminder_and_bill_notices_are_planned_once(db):
         assert notices.plan_bill_notices(s, now) == 2 and notices.plan_bill_notices(s, now) == 0
         kinds = sorted(n.kind for n in s.scalars(select(Notice)))
         assert kinds == ["bill_due", "bill_overdue", "planned_reminder", "planned_short"]
+
+
+def test_workers_planning_the_same_event_at_once_record_it_once_and_none_fails(db):
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    now = datetime(2026, 12, 1, 2, 0)
+    with db.session() as s:
+        bound(s, make_account(s))
+        register(s, now, start=now + timedelta(days=1), end=now + timedelta(days=1, hours=4))
+    barrier = threading.Barrier(4)
+    failures = []
+
+    def sweep():  # the minute's sweep on four workers (or a ticket's job beside it)
+        barrier.wait()
+        try:
+            with db.session() as s:
+                notices.plan_reminders(s, now)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with db.session() as s:
+        people = [n.person_key for n in s.scalars(select(Notice).where(Notice.kind == "planned_reminder"))]
+        assert len(people) == 2 and len(set(people)) == 2  # the WeChat user, and their phone if WeChat fails
 
 
 @pytest.mark.parametrize("text,intent,topic", [
