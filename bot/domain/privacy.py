@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.clock import to_local, utcnow
-from bot.domain import audit, tickets
+from bot.domain import audit, notices, tickets
 from bot.domain.models import (
     OPEN_TICKET_STATUSES,
     Account,
@@ -55,6 +55,8 @@ from bot.domain.models import (
     ConsoleNote,
     Contact,
     Handoff,
+    Notice,
+    NoticePreference,
     OutboundMessage,
     SatisfactionRating,
     Ticket,
@@ -317,6 +319,23 @@ def erase(s: Session, customer: Customer, actor: str, now: datetime | None = Non
         description="", callback_phone=None, callback_pending=False, address=None, contact_id=None,
         account_id=None, source_key=None, updated_at=now))
     run("ticket_followers", delete(TicketFollower).where(TicketFollower.contact_id.in_(ids)))
+
+    # notices: kept as counts (event, kind, status, times) under a random person; the person's phone,
+    # text and link removed, what was still to be sent withdrawn; their notice preferences deleted
+    person_keys = [notices.person_of_contact(c) for c in customer.contacts]
+    if customer.account is not None and customer.account.phone_hash:
+        person_keys.append("p:" + customer.account.phone_hash)
+    notice_ids = list(s.scalars(select(Notice.id).where(
+        or_(Notice.contact_id.in_(ids), Notice.person_key.in_(person_keys)))))
+    for notice_id in notice_ids:  # one random person each: a notice's key must stay unique
+        person = ERASED_SENDER_PREFIX + secrets.token_hex(8)
+        s.execute(update(Notice).where(Notice.id == notice_id).values(
+            person_key=person, key=f"erased|{person}", contact_id=None, phone=None, text="", template=None,
+            error=None))
+        s.execute(update(Notice).where(Notice.id == notice_id, Notice.status.notin_(notices.FINAL_STATUSES))
+                  .values(status="withdrawn"))
+    counts["notices"] = len(notice_ids)
+    run("notice_preferences", delete(NoticePreference).where(NoticePreference.person_key.in_(person_keys)))
 
     code_where = [VerificationCode.contact_id.in_(ids)]
     binding_where = [Binding.contact_id.in_(ids)]

@@ -19,12 +19,13 @@ from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy import MetaData, func, insert, select
 
 from bot.db import get_engine
-from bot.domain import audit, contacts, handoffs, privacy, tickets, transcript
+from bot.domain import audit, contacts, handoffs, notices, privacy, tickets, transcript
 from bot.domain.models import (
     AttemptCounter,
     AuditEntry,
     Binding,
     ConsoleNote,
+    Notice,
     OutboundMessage,
     SatisfactionRating,
     StaffUser,
@@ -81,6 +82,10 @@ def _customer_with_everything(s):
     outbox.record(s, "demo_sms", "otp", PHONE_A, "验证码 123456", now=NOW)
     _tracker_event(s, wechat.sender_id, f"我的电话{PHONE_A}", NOW)
     _tracker_event(s, sms.sender_id, "停电了", NOW)
+    s.add(Notice(key=f"ticket-event:1|w:{wechat.id}", event_key="ticket-event:1", kind="dispatched", topic="ticket",
+                 person_key=f"w:{wechat.id}", contact_id=wechat.id, account_id=account.id, phone=PHONE_A,
+                 text=f"您报修的{MARK}已派单", not_before=NOW, status="pending", created_at=NOW))
+    notices.set_preference(s, notices.person_of_contact(sms), "outage", False, now=NOW)
     audit.record(s, f"customer:{wechat.sender_id}", "handoff.request", "conversation", wechat.sender_id)
     return account, wechat, sms, ticket
 
