@@ -69,7 +69,8 @@ def ticket_event(
     parsed to naive UTC) to ``ticket_no`` — or to the incident it was merged into — on behalf of
     ``system``.
 
-    Raises LookupError for an unknown ticket, :class:`EventConflict` for an ``event_id`` reused with
+    Raises LookupError for an unknown ticket (and for a customer's personal-data request, which no outside
+    system may see or change), :class:`EventConflict` for an ``event_id`` reused with
     another body, :class:`bot.domain.dispatch.DispatchError` for a transition not allowed (or an
     inactive crew). A crew the dispatch system names that we do not know yet is added.
     """
@@ -80,7 +81,7 @@ def ticket_event(
     if previous is not None:
         return _replay(previous, fingerprint)
     ticket = tickets.by_no(s, ticket_no)
-    if ticket is None:
+    if ticket is None or ticket.type in SUPERVISOR_TICKET_TYPES:  # personal-data requests: supervisors only
         raise LookupError(ticket_no)
     ticket = dispatch.surviving(s, ticket)
     actor = f"system:{system}"

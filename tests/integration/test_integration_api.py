@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.config import ROOT
 from bot.db import dispose_engines, session_scope
-from bot.domain import audit, dispatch, tickets
+from bot.domain import audit, dispatch, privacy, tickets
 from bot.domain.models import Account, TicketEvent
 from bot.domain.places import Place
 from tests.conftest import new_database
@@ -147,6 +147,16 @@ def test_an_unknown_ticket_is_404(api_bot):
     status, answer = call(api_bot, "POST", "/api/v1/tickets/GD209901010001/events",
                           {"status": "dispatched", "event_id": "e-404"})
     assert status == 404 and answer == {"error": "not_found", "detail": {"ticket_no": "GD209901010001"}}
+
+
+def test_a_customers_personal_data_request_is_404_to_outside_systems_and_stays_open(api_bot, pg_records):
+    with session_scope(pg_records) as s:
+        contact = make_contact(s, external=f"oApi{uuid.uuid4().hex[:12]}")
+        ticket_no = privacy.file_request(s, contact, "delete").ticket.ticket_no
+    for status in ("resolved", "cancelled"):
+        answer = call(api_bot, "POST", f"/api/v1/tickets/{ticket_no}/events", {"status": status, "event_id": status})
+        assert answer == (404, {"error": "not_found", "detail": {"ticket_no": ticket_no}})
+    assert events_of(pg_records, ticket_no) == ["open"]
 
 
 def test_a_transition_the_life_cycle_does_not_allow_is_409(api_bot, pg_records):
