@@ -49,9 +49,20 @@ def _run(argv: list[str]) -> None:
         raise BackupError(f"{Path(argv[0]).name} failed: {result.stderr.strip()[:500]}")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` is ``b`` or one of SQLite's companion files of ``b`` (``-wal``, ``-shm``)."""
+    a = a.resolve()
+    return any(a == Path(f"{b.resolve()}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
+
+
 def backup(database_url: str, dest: Path) -> Path:
     """Write a full copy of the database at ``database_url`` to the file ``dest`` (replaced if present;
-    created 0600, it holds customers' records). Returns ``dest``; raises :class:`BackupError`."""
+    created 0600, it holds customers' records). Returns ``dest``; raises :class:`BackupError` — also, before
+    anything is written, when ``dest`` is a directory or the database file itself."""
+    if dest.is_dir():
+        raise BackupError(f"{dest} is a directory: give the backup file's name")
+    if database_url.startswith("sqlite") and _same_file(dest, _sqlite_path(database_url)):
+        raise BackupError(f"{dest} is the database itself: give another file")
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
     dest.touch(mode=0o600)
@@ -78,13 +89,18 @@ def restore(database_url: str, src: Path) -> None:
     dispose_engines()  # pooled connections must not hold locks on the tables being replaced
     if database_url.startswith("sqlite"):
         path = _sqlite_path(database_url)
+        if _same_file(src, path):
+            raise BackupError(f"{src} is the database itself: give a backup file")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
             path.touch(mode=0o600)  # it holds customers' records
-        source = sqlite3.connect(src)
+        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
         target = sqlite3.connect(path)
         try:
             source.backup(target)
+        except sqlite3.DatabaseError as exc:  # not a SQLite file, or the database is in use
+            raise BackupError(f"cannot restore {src} into {path}: {exc} (is it a backup of this kind of "
+                              "database, and is the bot stopped?)") from exc
         finally:
             target.close()
             source.close()

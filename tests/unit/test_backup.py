@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import MetaData, func, select, text
 
 from bot.backup import BackupError, backup, restore
-from bot.db import dispose_engines, get_engine
+from bot.db import dispose_engines, get_engine, session_scope
 from bot.domain import audit, transcript
 from bot.domain.models import Account, Contact, TranscriptEntry
 from bot.domain.pii import mask_phone, phone_hash
@@ -75,6 +75,31 @@ def test_restoring_a_missing_file_is_refused_and_leaves_the_database_alone(db, t
         restore(db.url, tmp_path / "nothing-here.backup")
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Account)) == 1
+
+
+def test_a_backup_onto_the_database_itself_or_a_directory_is_refused_before_anything_is_written(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    with session_scope(url) as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+        s.execute(text("INSERT INTO t VALUES (1)"))
+    dispose_engines()
+    for dest, why in [(tmp_path / "live.db", "the database itself"), (tmp_path / "live.db-wal", "the database itself"),
+                      (tmp_path, "a directory")]:
+        with pytest.raises(BackupError, match=why):
+            backup(url, dest)
+        with pytest.raises(BackupError):
+            restore(url, dest)
+    with session_scope(url) as s:
+        assert s.scalar(text("SELECT count(*) FROM t")) == 1
+    dispose_engines()
+
+
+def test_restoring_a_file_that_is_no_backup_is_a_clear_refusal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    junk = tmp_path / "hostname"
+    junk.write_text("not a database\n" * 200)
+    with pytest.raises(BackupError, match="cannot restore"):
+        restore(url, junk)
 
 
 def test_the_operator_commands_back_up_and_restore(db, tmp_path):
