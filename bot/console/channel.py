@@ -228,6 +228,10 @@ def build_blueprint(throttle: Throttle) -> Blueprint:
     bp = Blueprint("powerbot_console", __name__)
     bp.static("/static", str(HERE / "static"), name="console_static")
 
+    @bp.exception(IsADirectoryError)
+    async def no_directory_listing(request: Request, exc: Exception) -> HTTPResponse:
+        return response.text("not found", status=404)  # /console/static/ names a folder, not a file
+
     @bp.middleware("response")
     async def security_headers(request: Request, resp: HTTPResponse) -> None:
         for name, value in SECURITY_HEADERS.items():

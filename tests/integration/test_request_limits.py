@@ -25,10 +25,12 @@ import sys
 from sanic import Sanic
 from bot.channels.ops import OpsInput
 from bot.channels.rest import RestInput
+from bot.console.channel import PREFIX, ConsoleInput
 
 app = Sanic("ops_probe")
 app.blueprint(OpsInput().blueprint(lambda message: None), url_prefix="/")
 app.blueprint(RestInput().blueprint(lambda message: None), url_prefix="/webhooks/rest")
+app.blueprint(ConsoleInput().blueprint(lambda message: None), url_prefix=PREFIX)
 app.run("127.0.0.1", int(sys.argv[1]), workers=1, access_log=False)
 """
 
@@ -71,6 +73,13 @@ def test_the_server_our_channels_run_on_refuses_a_body_over_the_limit_unread(ops
     assert _post_head(ops_server, path, 90 * 1024 * 1024, b" " * 65536).startswith("HTTP/1.1 413")
     assert _post_head(ops_server, path, RASA_SERVER_MAX_REQUEST_BYTES + 1, b" ").startswith("HTTP/1.1 413")
     assert not _post_head(ops_server, path, 2, b"{}").startswith("HTTP/1.1 413")  # read, then the channel answers
+
+
+@pytest.mark.parametrize("folder", ["/console/static/", "/console/static/vendor/", "/console/static/screens"])
+def test_a_folder_of_the_consoles_static_files_is_404_not_500(ops_server, folder):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(ops_server + folder, timeout=15)
+    assert refused.value.code == 404
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b"null", b'{"sender": 1, "message": "x"}'])
