@@ -607,7 +607,8 @@ def transfer(s: Session, p: Principal, handoff_id: int, body: Dict[str, Any]) ->
     to_agent = to_group = None
     if body.get("to_agent"):
         to_agent = staff.get(s, str(body["to_agent"]))
-        if to_agent is None or not to_agent.active or to_agent.id == p.id:
+        if (to_agent is None or to_agent.id == p.id
+                or not staff.has_permission(to_agent, "conversation.reply")):  # who can answer the customer
             raise ConsoleError(400, "bad_target")
     elif str(body.get("to_group") or "") in routing.GROUPS:
         to_group = str(body["to_group"])

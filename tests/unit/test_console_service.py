@@ -394,6 +394,8 @@ def test_notes_stay_among_staff_whispers_are_supervisors_and_a_transfer_needs_a_
         service.add_note(s, p["sup"], p["handoff"], {"kind": "whisper", "text": "先安抚再核实"})
         with _denied("note_required"):
             service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": " "})
+        with _denied("bad_target"):  # an administrator cannot answer customers: the chat would be stuck
+            service.transfer(s, p["a1"], p["handoff"], {"to_agent": "adm", "note": "请跟进"})
         service.transfer(s, p["a1"], p["handoff"], {"to_agent": "a2", "note": "电费问题请跟进"})
     with db.session() as s:
         view = service.conversation_view(s, p["a2"], p["handoff"])
