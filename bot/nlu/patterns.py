@@ -74,6 +74,11 @@ _VIEW_DATA = re.compile(
     r"|(?:存|保存|收集|留)了我?(?:哪些|什么|啥)(?:个人)?(?:信息|资料|数据)"
 )
 
+# ... but not when the deletion is refused (不要删除我的个人信息) or the message is about something else that
+# "my information" belongs to: correcting it (我的信息填错了怎么改) or another business (我的信息呢，上次报修的)
+_NOT_DELETING = re.compile(r"(?:不要|别|不用|不想|无需|不必|勿)(?:再|给我|帮我)?(?:删|清除|注销|销毁|抹掉)")
+_ABOUT_SOMETHING_ELSE = re.compile(r"改|填错|写错|不对|更正|变更|更新|报修|工单|电费|户号|账单|验证码|短信|停电|缴费|余额|进度")
+
 PersonalDataRequest = Literal["view", "delete"]
 
 
@@ -85,11 +90,14 @@ def is_urge(text: str | None) -> bool:
 
 def personal_data_request(text: str) -> PersonalDataRequest | None:
     """``"delete"`` for ``删除我的个人信息``, ``"view"`` for ``我的信息`` / ``你们存了我哪些信息``, else None.
-    Closing the power account (``销户``) is not a personal-data request."""
+    Closing the power account (``销户``) is not a personal-data request, nor is a refusal to delete
+    (``不要删除我的个人信息``) or "my information" in another matter (``我的信息填错了怎么改``)."""
     text = text or ""
+    if _NOT_DELETING.search(text):
+        return None
     if _DELETE_DATA.search(text):
         return "delete"
-    if _VIEW_DATA.search(text):
+    if _VIEW_DATA.search(text) and not _ABOUT_SOMETHING_ELSE.search(text):
         return "view"
     return None
 

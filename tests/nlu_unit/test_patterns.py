@@ -61,6 +61,8 @@ def test_a_plain_progress_question_is_no_urge(text):
     ("我的信息", "view"), ("你们存了我哪些信息", "view"), ("查看我的个人资料", "view"), ("个人信息怎么用的", "view"),
     ("删除我的个人信息", "delete"), ("把我的资料删掉", "delete"), ("注销我的个人数据", "delete"), ("清除我的信息", "delete"),
     ("销户", None), ("我要销户", None), ("查电费", None), ("户号信息不对", None),
+    ("不要删除我的个人信息", None), ("别删我的资料", None), ("我的信息填错了怎么改", None),
+    ("我的信息呢，上次报修的", None), ("删除我的个人信息，户号也解绑", "delete"),
 ])
 def test_a_personal_data_request_is_its_own_pattern(text, kind):
     assert personal_data_request(text) == kind
