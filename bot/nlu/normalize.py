@@ -124,9 +124,14 @@ def clean_text(text: str) -> str:
 
 # Greetings and calls for attention before the request ("你好你好，在吗？我家停电了"). A message that is
 # nothing else keeps them (it is a greeting).
+# An address (客服, 师傅, 小助手) is a pleasantry only when a pause or a greeting follows it: in "师傅啥时候来",
+# "客服态度不好", "客服热线多少" it is part of the request. "打扰一下" is tried before "打扰" (else "一下" is
+# left as the request). Latin greetings only as whole words.
+_GREETING_WORDS = r"你们?好|您好|你好呀|在吗|在么|在嘛|在不在|在不|在没"
 _PLEASANTRY = re.compile(
-    r"^(?:\s|[,，.。!！?？~～、…]|(?:你们?好|您好|你好呀|哈喽|嗨|hello|hi|喂+|在吗|在么|在嘛|在不在|在不|在没|有人吗|有人没|"
-    r"有人在吗|客服|小助手|师傅|打扰了?|打扰一下|麻烦(?:问|请问)?一?下|请问一?下?|问一?下|早上好|上午好|下午好|晚上好)"
+    r"^(?:\s|[,，.。!！?？~～、…]|(?:你们?好|您好|你好呀|哈喽|嗨|(?:hello|hi)(?![a-z])|喂+|在吗|在么|在嘛|在不在|在不|在没|"
+    r"有人吗|有人没|有人在吗|(?:客服|小助手|师傅)(?=\s|[,，.。!！?？~～、…]|" + _GREETING_WORDS + r"|$)|"
+    r"打扰一下|打扰了?|麻烦(?:问|请问)?一?下|请问一?下?|问一?下|早上好|上午好|下午好|晚上好)"
     r"[啊呀呢哈嘛哇吖]*)+",
     re.IGNORECASE,
 )
