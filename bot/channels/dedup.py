@@ -153,6 +153,18 @@ class SeenStore:
                 return False, False
             await asyncio.sleep(min(0.1, max(0.0, until - loop.time())))
 
+    async def is_answered(self, key: str) -> bool:
+        """Has ``key``'s turn been answered (settled)? A claim that lapsed (its server died) is no answer,
+        nor is a store that cannot be read. In one process (no shared store) a claimed key whose turn is
+        not under way here has been answered."""
+        if not self.redis_url:
+            return True
+        try:
+            value = await self._client().get(self.prefix + self._digest(key))
+        except Exception:
+            return False
+        return value is not None and value.decode() != PENDING
+
     async def is_pending(self, key: str) -> bool:
         """Is ``key`` claimed by a server that has not answered it yet (shared store only)?"""
         if not self.redis_url:

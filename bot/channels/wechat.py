@@ -236,9 +236,9 @@ class WeChatInput(InputChannel):
         claimed, retaken = await self._seen.claim_pending(inbound.dedup_key)
         if not claimed:  # another server has it: wait a little in case it died and its claim lapses
             claimed, retaken = await self._seen.wait_pending(inbound.dedup_key, until)
-            if not claimed and await self._seen.is_pending(inbound.dedup_key):
-                # still being worked on elsewhere — or that server died: never "success" (which would end
-                # WeChat's retries), so a later retry can take the message over
+            if not claimed and not await self._seen.is_answered(inbound.dedup_key):
+                # still being worked on elsewhere — or that server died, its claim lapsing this very moment:
+                # never "success" (which would end WeChat's retries), so a later retry takes the message over
                 raise HeldElsewhere(inbound.message_id or inbound.dedup_key)
         if not claimed:
             logger.info("WeChat retry of %s ignored: already taken on", inbound.message_id)

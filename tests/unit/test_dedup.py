@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+import redis
+
 from bot.channels.dedup import SeenStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -96,3 +98,25 @@ async def test_in_process_pending_claims_expire_too():
     assert await store.claim_pending("gh:msg:9") == (True, False)
     assert await store.claim_pending("gh:msg:9") == (False, False)
     assert await _eventually_claimable(store, "gh:msg:9", 3) == (True, True)
+
+
+async def test_a_claim_that_lapses_is_no_answer_only_a_settled_one_is():
+    # a retry that waited in vain for a dead server's claim must not take the claim's lapsing for an answer
+    # (and tell WeChat "success", ending its retries): the message would be lost
+    key = f"gh:msg:{secrets.randbits(60)}"
+    dead, alive = SeenStore(REDIS_URL, pending_ttl_s=30), SeenStore(REDIS_URL, pending_ttl_s=30)
+    assert (await dead.claim_pending(key))[0]
+    assert not await alive.is_answered(key), "being worked on"
+    redis.Redis.from_url(REDIS_URL).delete(alive.storage_key(key))  # the dead server's claim lapses this very moment
+    assert not await alive.is_answered(key), "lapsed"
+    assert (await alive.claim_pending(key))[0]
+    await alive.settle(key)
+    assert await dead.is_answered(key)
+    for store in (dead, alive):
+        await store.close()
+
+
+async def test_in_one_process_a_claimed_message_not_under_way_here_was_answered():
+    store = SeenStore(pending_ttl_s=30)
+    assert (await store.claim_pending("gh:msg:10"))[0]
+    assert await store.is_answered("gh:msg:10")
