@@ -68,10 +68,15 @@ def decode(raw: bytes | None, schema_name: str, max_bytes: int = 64 * 1024) -> D
     if len(raw) > max_bytes:
         raise ApiError(422, "invalid", f"body larger than {max_bytes} bytes")
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(422, "invalid", "body is not JSON") from None
     return validate(schema_name, body)
+
+
+def _not_json(constant: str) -> Any:
+    """Python's json module reads ``NaN``, ``Infinity`` and ``-Infinity``, which JSON (RFC 8259) has not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def parse_time(value: str, field: str) -> datetime:
