@@ -191,6 +191,7 @@ NOTICE_TEXTS = {
     "ticket_dispatched_no_eta": "您的工单{ticket_no}已派单，{crew}正在赶来。",
     "ticket_on_site": "您的工单{ticket_no}：抢修人员已到达现场，正在处理。",
     "ticket_resolved": "您的工单{ticket_no}已处理完毕。如果还没来电，直接回复'还没来电'。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
+    "ticket_resolved_hazard": "您报告的安全隐患（工单{ticket_no}）已处理完毕，感谢您的提醒。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
     "ticket_resolved_other": "您的{type}工单{ticket_no}已办结。请为本次服务打分：回复1到5的数字（5分为非常满意）。",
     "ticket_reopened": "您的工单{ticket_no}已重新打开，我们会尽快再派人处理。",
     "bill_due": "电费提醒：户号{account_no}{period}电费{amount}元，将于{due}到期，请及时缴纳。",

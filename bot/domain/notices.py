@@ -500,6 +500,8 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
         name = "ticket_resolved_other"
     elif event.status == "dispatched":
         name = "ticket_dispatched" if ticket.eta else "ticket_dispatched_no_eta"
+    elif event.status == "resolved" and ticket.type == "hazard":  # made safe: no "还没来电" to offer
+        name = "ticket_resolved_hazard"
     else:
         name = f"ticket_{event.status}"
     crew = (messages.NOTICE_CREW.format(name=ticket.crew.name) if ticket.crew is not None
@@ -513,7 +515,7 @@ def plan_ticket_event(s: Session, event: TicketEvent, now: Optional[datetime] = 
     if event.actor.startswith(CUSTOMER_ACTOR):  # the customer who reopened it was answered in the chat
         actor = contacts.by_sender(s, event.actor[len(CUSTOMER_ACTOR):])
         recipients = [r for r in recipients if actor is None or r.contact_id != actor.id]
-    kind = name.replace("_no_eta", "").replace("_other", "")
+    kind = name.replace("_no_eta", "").replace("_other", "").replace("_hazard", "")
     return plan(s, event_key=f"ticket-event:{event.id}", kind=kind, topic="ticket",
                 recipients=recipients, text=text, urgent=True, now=now, template=template)
 

@@ -221,6 +221,22 @@ def test_ticket_news_dispatch_with_crew_and_eta_only_for_field_tickets_and_the_r
         assert notices.plan_recent_ticket_events(s, now=EVENING) == 0
 
 
+def test_a_resolved_hazard_thanks_the_customer_and_asks_for_a_rating_without_speaking_of_power(db):
+    from bot.domain import dispatch, tickets
+    from bot.domain.places import Place
+
+    notices.configure(QuietHours.parse("00:00-00:00"))
+    with db.session() as s:
+        contact = make_contact(s)
+        hazard = tickets.report_hazard(s, contact, "wechat", Place("城关镇", "东关村", "urban"), "东关村口", "电线杆歪了",
+                                       "leaning_pole", now=EVENING)
+        for status in ("dispatched", "on_site", "resolved"):
+            dispatch.transition(s, hazard, status, "staff:disp", now=EVENING)
+        notices.plan_recent_ticket_events(s, now=EVENING)
+        (resolved,) = [n for n in s.scalars(select(Notice)) if n.kind == "ticket_resolved"]
+        assert "安全隐患" in resolved.text and "回复1到5" in resolved.text and "来电" not in resolved.text
+
+
 # --- one channel per customer: WeChat when bound and reachable, SMS otherwise -------------------------------
 
 
