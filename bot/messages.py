@@ -94,6 +94,7 @@ CONSOLE_ERRORS = {
     "bad_query": "参数不正确",
     "bot_not_ready": "机器人尚未就绪，请稍后重试",
     "not_found": "会话不存在",
+    "photo_not_found": "照片不存在或未能保存",
     "taken": "该会话已由{owner}接管",
     "not_owner": "该会话由{owner}负责，您不能操作",
     "not_taken": "请先接入该会话",

@@ -373,14 +373,14 @@ def photo(s: Session, p: Principal, attachment_id: int, media_dir: Path) -> Tupl
     p.require("media.view")
     attachment = s.get(TicketAttachment, attachment_id)
     if attachment is None or attachment.kind != "image" or not attachment.stored_file:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "photo_not_found")
     path = media.path_of(media_dir, attachment.stored_file)
     if path is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "photo_not_found")
     with path.open("rb") as f:
         content_type = media.image_type(f.read(16))
     if content_type is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "photo_not_found")
     ticket_no = s.scalar(select(Ticket.ticket_no).where(Ticket.id == attachment.ticket_id))
     audit.record(s, p.actor, "media.view", "ticket", ticket_no or "", attachment_id=attachment.id)
     return path, content_type

@@ -146,6 +146,8 @@ def test_an_inspection_finding_opens_a_defect_ticket_with_the_hazard_sla_and_its
         assert path.read_bytes() == PNG and content_type == "image/png"
         with _denied("forbidden"):
             backoffice.photo(s, p["ag"], photo.id, tmp_path)
+        with _denied("photo_not_found"):  # kept nowhere (a simulator's picture, a lost file): said as such
+            backoffice.photo(s, p["dsp"], photo.id, tmp_path / "elsewhere")
         with _denied("bad_photo"):
             backoffice.inspection_add(s, p["dsp"], {"equipment_kind": "line", "equipment_ref": "x",
                                                     "severity": "general", "township": "城关镇"},
