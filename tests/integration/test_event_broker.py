@@ -8,7 +8,7 @@ import asyncio
 import json
 import uuid
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Tuple
 
 import aio_pika
 import pytest
@@ -48,13 +48,20 @@ async def _drain(queue: str, sender_id: str) -> List[dict]:
     return found
 
 
-def test_a_turn_recorded_by_a_server_that_then_dies_has_reached_the_broker(tmp_path: Path, queue_name: str):
-    loop = asyncio.new_event_loop()  # the Rasa server's loop: it stops for good once the turn is recorded
+def _rasa_server(tmp_path: Path, queue_name: str) -> Tuple[asyncio.AbstractEventLoop, ConfirmedPikaEventBroker,
+                                                            ConfirmedSQLTrackerStore]:
+    """A Rasa server's event loop, event broker and tracker store, as bot.stores configures them."""
+    loop = asyncio.new_event_loop()
     broker = ConfirmedPikaEventBroker(AMQP_URL, username="guest", password="guest", port=5672,
                                       queues=[queue_name], event_loop=loop)
     loop.run_until_complete(broker.connect())
     store = ConfirmedSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{tmp_path / 'trackers.db'}",
                                      event_broker=broker)
+    return loop, broker, store
+
+
+def test_a_turn_recorded_by_a_server_that_then_dies_has_reached_the_broker(tmp_path: Path, queue_name: str):
+    loop, broker, store = _rasa_server(tmp_path, queue_name)  # its loop stops for good once the turn is recorded
     sender_id = f"wechat:oBroker{uuid.uuid4().hex[:8]}"
     tracker = DialogueStateTracker.from_events(sender_id, [
         ActionExecuted("action_listen"), UserUttered("停电了", message_id="wx-4711")])
@@ -68,12 +75,7 @@ def test_a_turn_recorded_by_a_server_that_then_dies_has_reached_the_broker(tmp_p
 
 
 def test_a_second_save_of_the_same_tracker_publishes_nothing_again(tmp_path: Path, queue_name: str):
-    loop = asyncio.new_event_loop()
-    broker = ConfirmedPikaEventBroker(AMQP_URL, username="guest", password="guest", port=5672,
-                                      queues=[queue_name], event_loop=loop)
-    loop.run_until_complete(broker.connect())
-    store = ConfirmedSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{tmp_path / 'trackers.db'}",
-                                     event_broker=broker)
+    loop, broker, store = _rasa_server(tmp_path, queue_name)
     sender_id = f"wechat:oBroker{uuid.uuid4().hex[:8]}"
     tracker = DialogueStateTracker.from_events(sender_id, [
         ActionExecuted("action_listen"), UserUttered("电费多少", message_id="wx-4712")])
