@@ -94,6 +94,9 @@ def transition(
     """Move ``ticket`` to ``status`` (``open`` from ``resolved`` reopens), optionally assigning ``crew``
     and an ``eta`` (naive UTC), with a history event and an audit entry in the caller's transaction.
 
+    A repeat of the ticket's current status with nothing new (no note, the same crew and ETA) changes
+    nothing and returns the latest event: the customer is not told the same news twice.
+
     Raises :class:`DispatchError` ``merged`` for a ticket merged into another (act on
     :func:`surviving`), ``transition`` when :data:`TRANSITIONS` does not allow it.
     """
@@ -103,6 +106,12 @@ def transition(
     before = ticket.status
     if not allowed(before, status):
         raise DispatchError("transition", before=before, after=status)
+    if (status == before and not note and (crew is None or crew.id == ticket.crew_id)
+            and (eta is None or eta == ticket.eta)):
+        latest = s.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                          .order_by(TicketEvent.id.desc()).limit(1))
+        if latest is not None and latest.status == status:
+            return latest  # the same news again (a repeated click, another system's copy): nothing happens
     if crew is not None:
         _check_crew(crew)
         ticket.crew_id = crew.id

@@ -26,6 +26,19 @@ def _events(s, ticket):
                                                    .order_by(TicketEvent.id))]
 
 
+def test_the_same_news_twice_is_one_history_event_and_a_new_crew_or_eta_is_news(db):
+    with db.session() as s:
+        ticket = _repair(s)
+        crew = crews.add(s, "城关抢修一班", "staff:admin", township="城关镇")
+        eta = T0 + timedelta(minutes=40)
+        first = dispatch.transition(s, ticket, "dispatched", "system:dispatch", crew=crew, eta=eta, now=T0)
+        again = dispatch.transition(s, ticket, "dispatched", "system:dispatch", crew=crew, eta=eta, now=T0)
+        assert again.id == first.id and [status for status, _ in _events(s, ticket)] == ["open", "dispatched"]
+        later = dispatch.transition(s, ticket, "dispatched", "system:dispatch", eta=eta + timedelta(minutes=20), now=T0)
+        assert later.id != first.id and [status for status, _ in _events(s, ticket)] == [
+            "open", "dispatched", "dispatched"]
+
+
 def test_every_status_change_writes_a_history_event_with_crew_and_eta_on_the_ticket(db):
     with db.session() as s:
         ticket = _repair(s)
