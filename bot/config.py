@@ -247,6 +247,9 @@ class Settings:
 
 _GROUP_HOURS = re.compile(r"^([a-z_]+)=(.+)$")
 
+#: the console's skill groups (bot.domain.routing routes to them; CONSOLE_GROUP_HOURS names them)
+SKILL_GROUPS = ("billing", "repair", "complaints", "business", "senior")
+
 
 def _group_hours(value: str | None) -> Dict[str, str]:
     """``CONSOLE_GROUP_HOURS``: ``business=08:30-17:30;complaints=09:00-18:00`` (Asia/Shanghai, inside
@@ -259,8 +262,31 @@ def _group_hours(value: str | None) -> Dict[str, str]:
         m = _GROUP_HOURS.match(part)
         if not m:
             raise ConfigError(f"CONSOLE_GROUP_HOURS: expected group=HH:MM-HH:MM;…, got {part!r}")
+        if m.group(1) not in SKILL_GROUPS:
+            raise ConfigError(f"CONSOLE_GROUP_HOURS: no skill group {m.group(1)!r} (groups: {', '.join(SKILL_GROUPS)})")
         hours[m.group(1)] = parse_hours(f"CONSOLE_GROUP_HOURS ({m.group(1)})", m.group(2))
     return hours
+
+
+_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+def parse_aes_key(name: str, value: str) -> str:
+    """WeChat's EncodingAESKey: 43 characters of base64 (the Official Account's server settings)."""
+    if not _AES_KEY.match(value.strip()):
+        raise ConfigError(f"{name}: the EncodingAESKey is 43 letters, digits, '+' or '/' (got {len(value.strip())} "
+                          "characters)")
+    return value.strip()
+
+
+def parse_mobile(name: str, value: str) -> str:
+    """A mainland mobile number (11 digits from 13…19, optionally +86 and separators) as its 11 digits. The
+    error never repeats the value: it is a person's phone."""
+    m = _MOBILE.match(re.sub(r"[\s\-()]", "", value))
+    if not m:
+        raise ConfigError(f"{name}: expected a mobile number (11 digits starting 13-19, +86 allowed)")
+    return m.group(1)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -298,7 +324,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         wechat_token=get("WECHAT_TOKEN"),
         wechat_appid=get("WECHAT_APPID"),
         wechat_secret=get("WECHAT_SECRET"),
-        wechat_aes_key=get("WECHAT_AES_KEY"),
+        wechat_aes_key=parsed("WECHAT_AES_KEY", parse_aes_key, None),
         wechat_api_base_url=parsed("WECHAT_API_BASE_URL", parse_url, defaults.wechat_api_base_url),
         wechat_reply_budget_s=parsed("WECHAT_REPLY_BUDGET_S", number(0), defaults.wechat_reply_budget_s),
         wechat_signature_max_age_s=parsed("WECHAT_SIGNATURE_MAX_AGE_S", number(0),
@@ -334,7 +360,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_format=parsed("LOG_FORMAT", lambda n, v: parse_choice(n, v, ("text", "json")), defaults.log_format),
         integration_api_tokens=parse_api_tokens(get("INTEGRATION_API_TOKENS")),
         media_dir=Path(get("MEDIA_DIR") or var_dir / "media"),
-        escalation_sms_to=get("ESCALATION_SMS_TO"),
+        escalation_sms_to=parsed("ESCALATION_SMS_TO", parse_mobile, None),
         notice_quiet_hours=parsed("NOTICE_QUIET_HOURS", parse_hours, defaults.notice_quiet_hours),
         wechat_template_ids=_pairs("WECHAT_TEMPLATE_IDS", get("WECHAT_TEMPLATE_IDS")),
         notice_rate_wechat=parsed("NOTICE_RATE_WECHAT", number(0.001), defaults.notice_rate_wechat),

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.config import SKILL_GROUPS
 from bot.domain import handoffs
 from bot.domain.models import Account, Binding, Contact, Handoff, StaffUser
 
-GROUPS = ("billing", "repair", "complaints", "business", "senior")
+GROUPS = SKILL_GROUPS
 PRESENCES = ("online", "busy", "away")
 RETURNING_WITHIN = timedelta(hours=24)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, load_settings
+from tests.factories import PHONE_A
 
 
 @pytest.mark.parametrize("word, meaning", [
@@ -95,3 +96,24 @@ def test_retention_defaults_to_180_days_of_data_and_a_year_of_audit_log():
     assert (settings.data_retention_days, settings.audit_retention_days) == (30, 183)
     with pytest.raises(ConfigError, match="^DATA_RETENTION_DAYS: "):
         load_settings({"DATA_RETENTION_DAYS": "0"})
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("CONSOLE_GROUP_HOURS", "biling=08:00-17:00", "no skill group 'biling'"),
+    ("WECHAT_AES_KEY", "short", "the EncodingAESKey is 43"),
+    ("ESCALATION_SMS_TO", "abc", "expected a mobile number"),
+    ("ESCALATION_SMS_TO", "0312-1234567", "expected a mobile number"),
+])
+def test_a_value_of_the_wrong_shape_is_refused_at_start_up_naming_the_variable(name, value, said):
+    with pytest.raises(ConfigError, match=f"^{name}: {said}"):
+        load_settings({name: value})
+
+
+def test_the_supervisors_phone_is_read_in_any_usual_shape_and_never_repeated_in_an_error():
+    settings = load_settings({"ESCALATION_SMS_TO": "+86 " + PHONE_A[:3] + "-" + PHONE_A[3:7] + "-" + PHONE_A[7:]})
+    same = settings.escalation_sms_to == PHONE_A  # compared outside assert: a failure must not print it
+    assert same
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"ESCALATION_SMS_TO": PHONE_A + "0"})
+    assert PHONE_A not in str(refused.value)
+    assert load_settings({"WECHAT_AES_KEY": "a" * 43}).wechat_aes_key == "a" * 43

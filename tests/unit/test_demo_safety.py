@@ -35,7 +35,8 @@ def test_a_token_the_operator_set_is_kept():
 @pytest.mark.parametrize("secret", ["WECHAT_TOKEN", "WECHAT_SECRET", "WECHAT_AES_KEY", "TWILIO_ACCOUNT_SID",
                                     "TWILIO_AUTH_TOKEN"])
 def test_with_real_secrets_the_simulator_and_rest_channel_stay_off_and_the_cookie_secure(secret):
-    settings = load_settings(demo_environment(5005, 5055, base={secret: "a-real-looking-secret"}))
+    value = "FakeEncodingAesKeyForTests00000000000000000" if secret == "WECHAT_AES_KEY" else "a-real-looking-secret"
+    settings = load_settings(demo_environment(5005, 5055, base={secret: value}))
     assert not settings.simulator_enabled and not settings.rest_channel_enabled
     assert settings.console_cookie_secure
 
