@@ -107,6 +107,24 @@ def parse_url(name: str, value: str, schemes: tuple[str, ...] = ("http", "https"
 
 
 
+def parse_store_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    """A database or Redis URL whose scheme is one of ``schemes`` (``postgresql+psycopg2`` counts as
+    ``postgresql``). The error names the scheme only: such URLs carry passwords."""
+    scheme = value.strip().partition("://")[0].lower() if "://" in value else ""
+    if scheme.split("+")[0] not in schemes:
+        raise ConfigError(f"{name}: expected a {' or '.join(s + '://' for s in schemes)} URL "
+                          f"(the scheme given was {scheme!r})")
+    return value.strip()
+
+
+def parse_existing_file(name: str, value: str) -> Path:
+    """A file that must exist when the variable is set."""
+    path = Path(value.strip())
+    if not path.is_file():
+        raise ConfigError(f"{name}: no such file: {path}")
+    return path
+
+
 def parse_fernet_keys(name: str, value: str) -> Tuple[str, ...]:
     """Comma-separated Fernet keys (32 url-safe base64-encoded bytes each, ``Fernet.generate_key()``), newest
     first: ``PII_KEY``. Raises :class:`ConfigError` naming ``name`` and the position of a bad key (never the
@@ -312,14 +330,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     defaults = Settings()
     var_dir = Path(get("POWERBOT_VAR_DIR") or defaults.var_dir)
-    database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'powerbot.db'}"
+    database_url = parsed("DATABASE_URL", lambda n, v: parse_store_url(n, v, ("sqlite", "postgresql")),
+                          f"sqlite:///{var_dir / 'powerbot.db'}")
     return Settings(
         database_url=database_url,
-        redis_url=get("REDIS_URL"),
+        redis_url=parsed("REDIS_URL", lambda n, v: parse_store_url(n, v, ("redis", "rediss", "unix")), None),
         var_dir=var_dir,
         pii_keys=parsed("PII_KEY", parse_fernet_keys, ()),
         pii_lookup_key=_checked_lookup_key(get("PII_LOOKUP_KEY"), get("PII_KEY")),
-        service_rules_file=Path(get("SERVICE_RULES_FILE") or defaults.service_rules_file),
+        service_rules_file=parsed("SERVICE_RULES_FILE", parse_existing_file, defaults.service_rules_file),
         public_base_url=parsed("PUBLIC_BASE_URL", parse_url, None),
         wechat_token=get("WECHAT_TOKEN"),
         wechat_appid=get("WECHAT_APPID"),

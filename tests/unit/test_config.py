@@ -117,3 +117,14 @@ def test_the_supervisors_phone_is_read_in_any_usual_shape_and_never_repeated_in_
         load_settings({"ESCALATION_SMS_TO": PHONE_A + "0"})
     assert PHONE_A not in str(refused.value)
     assert load_settings({"WECHAT_AES_KEY": "a" * 43}).wechat_aes_key == "a" * 43
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("DATABASE_URL", "postgresq://powerbot:s3cret-pw@db/powerbot", "expected a sqlite:// or postgresql:// URL"),
+    ("REDIS_URL", "http://:s3cret-pw@cache:6379/0", "expected a redis:// or rediss:// or unix:// URL"),
+    ("SERVICE_RULES_FILE", "no-such-rules.yml", "no such file"),
+])
+def test_a_store_or_file_that_cannot_be_is_refused_at_start_up_without_its_password(name, value, said):
+    with pytest.raises(ConfigError, match=f"^{name}: {said}") as refused:
+        load_settings({name: value})
+    assert "s3cret-pw" not in str(refused.value)
